@@ -1,0 +1,121 @@
+//! [`Lftoken`]: the gate itself.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::uri::PathAndQuery;
+use http::{Request, Response, Uri};
+use tower_service::Service;
+
+use super::layer::Config;
+use super::{LftokenRejection, MakeRejection, ResponseFuture};
+use crate::query::{self, QueryError};
+use crate::{LivefyreClaims, token};
+
+/// The query parameter Livefyre appends to the pull URL.
+pub(crate) const LFTOKEN: &str = "lftoken";
+
+/// Middleware that passes on only requests with a valid Livefyre system token in `lftoken`;
+/// see [`LftokenLayer`](super::LftokenLayer).
+///
+/// On success the [`LivefyreClaims`] are in the request's extensions. Readiness is the inner
+/// service's; the inner service's error type passes through unchanged.
+#[derive(Clone)]
+pub struct Lftoken<S, R = super::DefaultRejection> {
+    pub(super) inner: S,
+    pub(super) config: Arc<Config>,
+    pub(super) make_rejection: R,
+}
+
+impl<S> Lftoken<S> {
+    /// Wraps `inner` with the default settings of [`LftokenLayer::new`](super::LftokenLayer::new).
+    pub fn new(inner: S, network: crate::Network) -> Self {
+        tower_layer::Layer::layer(&super::LftokenLayer::new(network), inner)
+    }
+}
+
+impl<S, R> Lftoken<S, R> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Decides on a request: its claims, or why it is refused.
+    fn check<B>(&self, request: &Request<B>) -> Result<LivefyreClaims, LftokenRejection> {
+        let config = &*self.config;
+        let value = query::single_value(request.uri().query(), LFTOKEN, config.max_token_len)
+            .map_err(|error| match error {
+                QueryError::Missing => LftokenRejection::Missing,
+                QueryError::Empty => LftokenRejection::Empty,
+                QueryError::Duplicated => LftokenRejection::Duplicated,
+                QueryError::NotUtf8 => LftokenRejection::NotUtf8,
+                QueryError::TooLong => LftokenRejection::TooLong {
+                    max: config.max_token_len,
+                },
+            })?;
+        Ok(token::validate(
+            &config.network,
+            &value,
+            config.now(),
+            config.leeway,
+            config.max_token_len,
+        )?)
+    }
+}
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for Lftoken<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: MakeRejection<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        match self.check(&request) {
+            Ok(claims) => {
+                if self.config.strip_token {
+                    strip_token(request.uri_mut());
+                }
+                request.extensions_mut().insert(claims);
+                ResponseFuture::inner(self.inner.call(request))
+            }
+            Err(reason) => {
+                tracing::debug!(%reason, "lftoken refused");
+                let mut response = self.make_rejection.make_rejection(&reason);
+                response.extensions_mut().insert(reason);
+                ResponseFuture::rejected(response)
+            }
+        }
+    }
+}
+
+/// Removes every `lftoken` pair from the URI's query.
+fn strip_token(uri: &mut Uri) {
+    let Some(query) = uri.query() else { return };
+    let path_and_query = match query::without(query, LFTOKEN) {
+        Some(rest) => format!("{}?{rest}", uri.path()),
+        None => uri.path().to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    // Removing whole pairs from a valid query leaves a valid one, so this always succeeds.
+    parts.path_and_query = PathAndQuery::try_from(path_and_query).ok();
+    if let Ok(stripped) = Uri::from_parts(parts) {
+        *uri = stripped;
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for Lftoken<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lftoken")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,79 @@
+//! Livefyre *Ping for Pull* for [tower] servers: keep Livefyre's copy of your users' profiles
+//! in sync with your own user database.
+//!
+//! # The sequence
+//!
+//! ```text
+//!  your app ──(1) ping: POST /api/v3_0/user/{id}/refresh, lftoken=system token──▶ Livefyre
+//!           ◀─(2) 200 ──────────────────────────────────────────────────────── (3) queue
+//!  your app ◀─(4) pull: GET <your URL, {id} filled in>&lftoken=<system token>── Livefyre
+//!           ──(5) 200 profile JSON │ 403 empty body │ 404 ───────────────────▶ (6) stored
+//! ```
+//!
+//! When a user edits their profile, your app *pings* Livefyre with the user's id. Livefyre
+//! answers 200, queues the work, and later *pulls*: it calls the URL you registered with
+//! `{id}` replaced and `lftoken=<JWT>` appended. Your endpoint checks the token (HS256 with
+//! the network key, `domain` = your network, `user_id` = `system`, not expired) and answers
+//! with the profile JSON, or 403 with an empty body when the token is missing or bad.
+//!
+//! This crate gives you:
+//!
+//! - [`Network`]: your network's name and key, and the token functions of the official
+//!   Livefyre libraries ([`Network::build_livefyre_token`],
+//!   [`Network::build_user_auth_token`], [`Network::validate_livefyre_token`]), byte-compatible
+//!   with their tokens.
+//! - [`LftokenLayer`]: the tower middleware that answers 403 with an empty body unless the
+//!   request carries a valid system token.
+//!
+//! # Quick start
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response, StatusCode};
+//! use tower::{Layer, ServiceExt, service_fn};
+//! use tower_livefyre::{LftokenLayer, Network};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let network = Network::new("labs.fyre.co", "network-key")?;
+//! let pull = LftokenLayer::new(network.clone()).layer(service_fn(|_req: Request<()>| async {
+//!     Ok::<_, Infallible>(Response::new(r#"{"id":"ann","display_name":"Ann"}"#.to_owned()))
+//! }));
+//!
+//! // What Livefyre sends: the system token in `lftoken`.
+//! let token = network.build_livefyre_token()?;
+//! let request = Request::get(format!("/livefyre/pull?id=ann&lftoken={token}")).body(())?;
+//! assert_eq!(pull.clone().oneshot(request).await?.status(), StatusCode::OK);
+//!
+//! // Anyone else gets a bare 403.
+//! let request = Request::get("/livefyre/pull?id=ann").body(())?;
+//! assert_eq!(pull.oneshot(request).await?.status(), StatusCode::FORBIDDEN);
+//! # Ok(()) }
+//! ```
+//!
+//! # Security
+//!
+//! No type of this crate shows a key or a token in its `Debug` output, its errors or its
+//! logs. Only HS256 is accepted; signatures are compared in constant time.
+//!
+//! [tower]: https://docs.rs/tower
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub, rust_2018_idioms)]
+
+mod lftoken;
+mod network;
+mod profile;
+mod query;
+mod token;
+
+pub use lftoken::{
+    DefaultRejection, Lftoken, LftokenLayer, LftokenRejection, MakeRejection, ResponseFuture,
+};
+pub use network::{Network, NetworkError};
+pub use profile::{DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError};
+pub use token::{
+    DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TTL, LivefyreClaims, MAX_DISPLAY_NAME_CHARS, SYSTEM_USER,
+    TokenError,
+};

@@ -1,0 +1,636 @@
+//! Building and validating Livefyre tokens, through the public API.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::*;
+use tower_livefyre::{Network, NetworkError, TokenError};
+
+const NOW: u64 = 1_800_000_000;
+
+fn validate(token: &str) -> Result<(), TokenError> {
+    network()
+        .validate_livefyre_token_at(token, at(NOW), Duration::ZERO)
+        .map(|_| ())
+}
+
+fn flip_signature_bit(token: &str) -> String {
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    bytes[0] ^= 1;
+    format!("{signed}.{}", b64(bytes))
+}
+
+fn swap_payload(token: &str, payload: &str) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    format!("{}.{}.{}", parts[0], b64(payload), parts[2])
+}
+
+/// Signs exactly the given (possibly bad) base64 text.
+fn sign_raw(header_b64: &str, payload_b64: &str) -> String {
+    let signed = format!("{header_b64}.{payload_b64}");
+    let signature = hs256(KEY, &signed);
+    format!("{signed}.{signature}")
+}
+
+#[test]
+fn every_rejection_cause() {
+    use TokenError::*;
+    let valid_claims = claims_expiring("4102444800");
+    let now = NOW.to_string();
+    let sixty_kib = format!(
+        "{}.{}.{}",
+        "a".repeat(20 * 1024),
+        "b".repeat(20 * 1024),
+        "c".repeat(20 * 1024)
+    );
+    // A payload whose base64 needs padding, with the padding written out.
+    let padded_payload = {
+        let mut text = b64(&valid_claims);
+        while !text.len().is_multiple_of(4) {
+            text.push('=');
+        }
+        text
+    };
+    assert!(
+        padded_payload.ends_with('='),
+        "the case must really be padded"
+    );
+
+    let cases: Vec<(&str, String, Result<(), TokenError>)> = vec![
+        ("valid", valid_token(), Ok(())),
+        // Algorithms.
+        (
+            "alg none",
+            forge(r#"{"alg":"none","typ":"JWT"}"#, &valid_claims, KEY),
+            Err(UnsupportedAlgorithm),
+        ),
+        (
+            "alg None",
+            forge(r#"{"alg":"None"}"#, &valid_claims, KEY),
+            Err(UnsupportedAlgorithm),
+        ),
+        (
+            "alg none unsigned",
+            format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(&valid_claims)),
+            Err(UnsupportedAlgorithm),
+        ),
+        (
+            "alg HS384",
+            forge(r#"{"alg":"HS384","typ":"JWT"}"#, &valid_claims, KEY),
+            Err(UnsupportedAlgorithm),
+        ),
+        (
+            "alg HS512",
+            forge(r#"{"alg":"HS512","typ":"JWT"}"#, &valid_claims, KEY),
+            Err(UnsupportedAlgorithm),
+        ),
+        (
+            "alg RS256 over HMAC",
+            forge(r#"{"alg":"RS256","typ":"JWT"}"#, &valid_claims, KEY),
+            Err(UnsupportedAlgorithm),
+        ),
+        (
+            "alg lower case",
+            forge(r#"{"alg":"hs256"}"#, &valid_claims, KEY),
+            Err(UnsupportedAlgorithm),
+        ),
+        (
+            "alg missing",
+            forge(r#"{"typ":"JWT"}"#, &valid_claims, KEY),
+            Err(UnsupportedAlgorithm),
+        ),
+        (
+            "alg a number",
+            forge(r#"{"alg":256}"#, &valid_claims, KEY),
+            Err(UnsupportedAlgorithm),
+        ),
+        // Signatures.
+        (
+            "signature bit flip",
+            flip_signature_bit(&valid_token()),
+            Err(BadSignature),
+        ),
+        (
+            "payload swapped",
+            swap_payload(&valid_token(), &valid_claims.replace("system", "System")),
+            Err(BadSignature),
+        ),
+        (
+            "wrong key",
+            forge(HEADER, &valid_claims, "another-key"),
+            Err(BadSignature),
+        ),
+        (
+            "signature truncated",
+            valid_token()[..valid_token().len() - 2].to_owned(),
+            Err(BadSignature),
+        ),
+        (
+            "signature padded",
+            format!("{}=", valid_token()),
+            Err(BadSignature),
+        ),
+        (
+            "signature empty",
+            format!("{}.", valid_token().rsplit_once('.').unwrap().0),
+            Err(BadSignature),
+        ),
+        // Shape.
+        (
+            "padded base64 payload",
+            sign_raw(&b64(HEADER), &padded_payload),
+            Err(Malformed("payload is not unpadded base64url")),
+        ),
+        (
+            "two segments",
+            valid_token().rsplit_once('.').unwrap().0.to_owned(),
+            Err(Malformed("expected three dot-separated parts")),
+        ),
+        (
+            "four segments",
+            format!("{}.e30", valid_token()),
+            Err(Malformed("expected three dot-separated parts")),
+        ),
+        (
+            "empty",
+            String::new(),
+            Err(Malformed("expected three dot-separated parts")),
+        ),
+        (
+            "standard base64 alphabet",
+            sign_raw(&b64(HEADER).replace('J', "+"), &b64(&valid_claims)),
+            Err(Malformed("header is not unpadded base64url")),
+        ),
+        (
+            "header not JSON",
+            forge("alg=HS256", &valid_claims, KEY),
+            Err(Malformed("header is not a JSON object")),
+        ),
+        (
+            "header an array",
+            forge(r#"["HS256"]"#, &valid_claims, KEY),
+            Err(Malformed("header is not a JSON object")),
+        ),
+        (
+            "payload not JSON",
+            forge(HEADER, "domain=labs.fyre.co", KEY),
+            Err(Malformed("payload is not a JSON object")),
+        ),
+        (
+            "payload an array",
+            forge(
+                HEADER,
+                r#"["labs.fyre.co","system","system",4102444800]"#,
+                KEY,
+            ),
+            Err(Malformed("payload is not a JSON object")),
+        ),
+        (
+            "duplicate claim",
+            forge(
+                HEADER,
+                r#"{"domain":"labs.fyre.co","domain":"labs.fyre.co","user_id":"system","expires":4102444800}"#,
+                KEY,
+            ),
+            Err(Malformed("payload is not a JSON object")),
+        ),
+        (
+            "60 KiB",
+            sixty_kib,
+            Err(TooLong {
+                len: 60 * 1024 + 2,
+                max: 4096,
+            }),
+        ),
+        // Expiry.
+        (
+            "expires missing",
+            forge(
+                HEADER,
+                r#"{"domain":"labs.fyre.co","user_id":"system"}"#,
+                KEY,
+            ),
+            Err(MissingClaim("expires")),
+        ),
+        (
+            "expires a string",
+            forge(HEADER, &claims_expiring(r#""4102444800""#), KEY),
+            Err(MistypedClaim("expires")),
+        ),
+        (
+            "expires null",
+            forge(HEADER, &claims_expiring("null"), KEY),
+            Err(MistypedClaim("expires")),
+        ),
+        (
+            "expires true",
+            forge(HEADER, &claims_expiring("true"), KEY),
+            Err(MistypedClaim("expires")),
+        ),
+        (
+            "expires an object",
+            forge(HEADER, &claims_expiring(r#"{"at":4102444800}"#), KEY),
+            Err(MistypedClaim("expires")),
+        ),
+        (
+            "expires an array",
+            forge(HEADER, &claims_expiring("[4102444800]"), KEY),
+            Err(MistypedClaim("expires")),
+        ),
+        (
+            "expires exactly now",
+            forge(HEADER, &claims_expiring(&now), KEY),
+            Ok(()),
+        ),
+        (
+            "expires now - 1",
+            forge(HEADER, &claims_expiring(&(NOW - 1).to_string()), KEY),
+            Err(Expired),
+        ),
+        (
+            "expires now - 0.5",
+            forge(HEADER, &claims_expiring(&format!("{}.5", NOW - 1)), KEY),
+            Err(Expired),
+        ),
+        (
+            "expires now + 0.5 float",
+            forge(HEADER, &claims_expiring(&format!("{NOW}.5")), KEY),
+            Ok(()),
+        ),
+        (
+            "expires in exponent form",
+            forge(HEADER, &claims_expiring("4.1e9"), KEY),
+            Ok(()),
+        ),
+        (
+            "expires negative",
+            forge(HEADER, &claims_expiring("-1"), KEY),
+            Err(Expired),
+        ),
+        // Domain and user.
+        (
+            "domain wrong case",
+            forge(
+                HEADER,
+                &valid_claims.replace("labs.fyre.co", "LABS.fyre.co"),
+                KEY,
+            ),
+            Err(WrongDomain),
+        ),
+        (
+            "domain short name",
+            forge(HEADER, &valid_claims.replace("labs.fyre.co", "labs"), KEY),
+            Err(WrongDomain),
+        ),
+        (
+            "domain missing",
+            forge(HEADER, r#"{"user_id":"system","expires":4102444800}"#, KEY),
+            Err(MissingClaim("domain")),
+        ),
+        (
+            "domain a number",
+            forge(
+                HEADER,
+                r#"{"domain":1,"user_id":"system","expires":4102444800}"#,
+                KEY,
+            ),
+            Err(MistypedClaim("domain")),
+        ),
+        (
+            "domain escaped",
+            forge(
+                HEADER,
+                &valid_claims.replace("labs.fyre.co", r"labs\u002efyre.co"),
+                KEY,
+            ),
+            Ok(()),
+        ),
+        (
+            "user_id wrong case",
+            forge(
+                HEADER,
+                &valid_claims.replacen("\"system\"", "\"System\"", 1),
+                KEY,
+            ),
+            Err(NotSystemUser),
+        ),
+        (
+            "user_id with space",
+            forge(
+                HEADER,
+                &valid_claims.replacen("\"system\"", "\"system \"", 1),
+                KEY,
+            ),
+            Err(NotSystemUser),
+        ),
+        (
+            "user_id another user",
+            forge(
+                HEADER,
+                &valid_claims.replacen("\"system\"", "\"ann\"", 1),
+                KEY,
+            ),
+            Err(NotSystemUser),
+        ),
+        (
+            "user_id missing",
+            forge(
+                HEADER,
+                r#"{"domain":"labs.fyre.co","expires":4102444800}"#,
+                KEY,
+            ),
+            Err(MissingClaim("user_id")),
+        ),
+        (
+            "user_id null",
+            forge(
+                HEADER,
+                r#"{"domain":"labs.fyre.co","user_id":null,"expires":4102444800}"#,
+                KEY,
+            ),
+            Err(MistypedClaim("user_id")),
+        ),
+        // Accepted variations.
+        (
+            "no typ",
+            forge(r#"{"alg":"HS256"}"#, &valid_claims, KEY),
+            Ok(()),
+        ),
+        (
+            "typ lower case first",
+            forge(r#"{"typ":"jwt","alg":"HS256"}"#, &valid_claims, KEY),
+            Ok(()),
+        ),
+        (
+            "spaced JSON",
+            forge(
+                r#"{"alg": "HS256", "typ": "JWT"}"#,
+                &valid_claims.replace(':', ": "),
+                KEY,
+            ),
+            Ok(()),
+        ),
+        (
+            "kid ignored",
+            forge(r#"{"alg":"HS256","kid":"k1"}"#, &valid_claims, KEY),
+            Ok(()),
+        ),
+        (
+            "extra claims",
+            forge(
+                HEADER,
+                &valid_claims.replace('}', r#","iat":1,"exp":1,"nested":{"a":[1]}}"#),
+                KEY,
+            ),
+            Ok(()),
+        ),
+        (
+            "no display_name",
+            forge(
+                HEADER,
+                r#"{"domain":"labs.fyre.co","user_id":"system","expires":4102444800}"#,
+                KEY,
+            ),
+            Ok(()),
+        ),
+        (
+            "display_name a number",
+            forge(
+                HEADER,
+                r#"{"domain":"labs.fyre.co","user_id":"system","display_name":7,"expires":4102444800}"#,
+                KEY,
+            ),
+            Ok(()),
+        ),
+    ];
+    for (name, token, expected) in cases {
+        assert_eq!(validate(&token), expected, "case {name}");
+    }
+}
+
+#[test]
+fn leeway_extends_expiry_inclusively() {
+    let token = forge(HEADER, &claims_expiring(&(NOW - 10).to_string()), KEY);
+    let network = network();
+    for (leeway, ok) in [(0, false), (9, false), (10, true), (3600, true)] {
+        let result =
+            network.validate_livefyre_token_at(&token, at(NOW), Duration::from_secs(leeway));
+        assert_eq!(result.is_ok(), ok, "leeway {leeway}");
+    }
+}
+
+#[test]
+fn claims_are_returned() {
+    let token = forge(HEADER, &claims_expiring("4102444800.625"), KEY);
+    let claims = network()
+        .validate_livefyre_token_at(&token, at(NOW), Duration::ZERO)
+        .unwrap();
+    assert_eq!(claims.domain, NETWORK);
+    assert_eq!(claims.user_id, "system");
+    assert_eq!(claims.display_name.as_deref(), Some("system"));
+    assert_eq!(claims.expires, 4_102_444_800.625);
+}
+
+#[test]
+fn previous_keys_validate_and_current_key_signs() {
+    let old = Network::new(NETWORK, "old-key").unwrap();
+    let rotated = Network::new(NETWORK, "new-key")
+        .unwrap()
+        .with_previous_key("old-key")
+        .unwrap();
+    let stranger = Network::new(NETWORK, "other-key").unwrap();
+
+    assert!(
+        rotated
+            .validate_livefyre_token(&old.build_livefyre_token().unwrap())
+            .is_ok()
+    );
+    let fresh = rotated.build_livefyre_token().unwrap();
+    assert!(rotated.validate_livefyre_token(&fresh).is_ok());
+    assert_eq!(
+        old.validate_livefyre_token(&fresh),
+        Err(TokenError::BadSignature)
+    );
+    assert_eq!(
+        rotated.validate_livefyre_token(&stranger.build_livefyre_token().unwrap()),
+        Err(TokenError::BadSignature)
+    );
+}
+
+#[test]
+fn built_tokens_are_exactly_the_documented_bytes() {
+    let token = network()
+        .build_user_auth_token_at(
+            "ann.lee",
+            "Ann Lee",
+            Duration::from_secs(3600),
+            at(1_700_000_000),
+        )
+        .unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(parts[0]).unwrap(),
+        br#"{"alg":"HS256","typ":"JWT"}"#
+    );
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(parts[1]).unwrap(),
+        br#"{"domain":"labs.fyre.co","user_id":"ann.lee","display_name":"Ann Lee","expires":1700003600}"#
+    );
+    assert_eq!(parts[2], hs256(KEY, &format!("{}.{}", parts[0], parts[1])));
+    assert!(!token.contains('='));
+}
+
+#[test]
+fn built_system_token_round_trips_with_integer_expires() {
+    let network = network();
+    let before = std::time::SystemTime::now();
+    let token = network.build_livefyre_token().unwrap();
+    let payload = URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).unwrap())
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert!(
+        payload["expires"].is_u64(),
+        "expires must be an integer: {payload}"
+    );
+    let claims = network.validate_livefyre_token(&token).unwrap();
+    let ttl = claims.expires
+        - before
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as f64;
+    assert!((86_399.0..=86_401.0).contains(&ttl), "ttl {ttl}");
+}
+
+#[test]
+fn byte_identical_to_pyjwt() {
+    // The `pyjwt_int_expires` vector was minted by PyJWT the way the Python library did.
+    let vectors: serde_json::Value =
+        serde_json::from_str(include_str!("data/lftokens.json")).unwrap();
+    let pyjwt = vectors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "pyjwt_int_expires")
+        .unwrap();
+    let network = Network::new(
+        pyjwt["network"].as_str().unwrap(),
+        pyjwt["key"].as_str().unwrap(),
+    )
+    .unwrap();
+    let now = 1_700_000_000;
+    let token = network
+        .build_user_auth_token_at(
+            "system",
+            "system",
+            Duration::from_secs(4_102_444_800 - now),
+            at(now),
+        )
+        .unwrap();
+    assert_eq!(token, pyjwt["token"].as_str().unwrap());
+}
+
+#[test]
+fn builder_input_rules() {
+    let network = network();
+    let ttl = Duration::from_secs(60);
+    for id in [
+        "", "ann\n", "ann lee", "ann/1", "änn", "a\0", "a+b", "a=b", "\nann",
+    ] {
+        assert_eq!(
+            network.build_user_auth_token(id, "Ann", ttl),
+            Err(TokenError::InvalidUserId(id.to_owned())),
+            "id {id:?}"
+        );
+    }
+    for id in ["a", "A-b_c.d", "123", "system"] {
+        assert!(
+            network.build_user_auth_token(id, "Ann", ttl).is_ok(),
+            "id {id:?}"
+        );
+    }
+    assert!(
+        network
+            .build_user_auth_token("ann", &"é".repeat(50), ttl)
+            .is_ok()
+    );
+    assert_eq!(
+        network.build_user_auth_token("ann", &"é".repeat(51), ttl),
+        Err(TokenError::DisplayNameTooLong { chars: 51 })
+    );
+    let message = TokenError::InvalidUserId("ann\n".into()).to_string();
+    assert!(message.contains("letters, digits"), "{message}");
+}
+
+#[test]
+fn network_names_and_keys() {
+    for name in [
+        "labs.fyre.co",
+        "test.fyre.com",
+        "example-qa-fyre.co",
+        "localhost",
+        "a1.b-2.c",
+    ] {
+        assert!(Network::new(name, "k").is_ok(), "{name}");
+    }
+    assert_eq!(Network::new("", "k").unwrap_err(), NetworkError::EmptyName);
+    for name in [
+        "a..b",
+        "labs.fyre.co.",
+        ".labs",
+        "has space.fyre.co",
+        "labs/x",
+        "lábs.fyre.co",
+        &"x".repeat(64),
+    ] {
+        assert_eq!(
+            Network::new(name, "k").unwrap_err(),
+            NetworkError::InvalidName(name.to_owned()),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        Network::new("labs.fyre.co", "").unwrap_err(),
+        NetworkError::EmptyKey
+    );
+    assert_eq!(
+        network().with_previous_key("").unwrap_err(),
+        NetworkError::EmptyKey
+    );
+    for (name, short) in [
+        ("labs.fyre.co", "labs"),
+        ("localhost", "localhost"),
+        ("example-qa-fyre.co", "example-qa-fyre"),
+    ] {
+        assert_eq!(Network::new(name, "k").unwrap().short_name(), short);
+    }
+}
+
+#[test]
+fn errors_and_debug_never_show_keys_or_tokens() {
+    let network = network().with_previous_key("previous-secret-key").unwrap();
+    let debug = format!("{network:?} {network:#?}");
+    assert!(
+        !debug.contains(KEY) && !debug.contains("previous-secret-key"),
+        "{debug}"
+    );
+    assert!(debug.contains(NETWORK));
+
+    let token = valid_token();
+    let errors = [
+        validate(&flip_signature_bit(&token)).unwrap_err(),
+        validate(&format!("{token}.x")).unwrap_err(),
+        validate(&token[..token.len() - 1]).unwrap_err(),
+    ];
+    for error in errors {
+        let shown = format!("{error} {error:?}");
+        for part in token.split('.') {
+            assert!(!shown.contains(part), "{shown}");
+        }
+    }
+}
