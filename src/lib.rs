@@ -24,6 +24,8 @@
 //!   with their tokens.
 //! - [`LftokenLayer`]: the tower middleware that answers 403 with an empty body unless the
 //!   request carries a valid system token.
+//! - [`PullService`] over your [`ProfileSource`]: the pull endpoint itself, answering with
+//!   the [`Profile`] JSON Livefyre expects; [`pull_endpoint`] puts the gate in front of it.
 //!
 //! # Quick start
 //!
@@ -62,17 +64,19 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, rust_2018_idioms)]
 
-mod lftoken;
+pub mod lftoken;
 mod network;
 mod profile;
+pub mod pull;
 mod query;
+mod source;
 mod token;
 
-pub use lftoken::{
-    DefaultRejection, Lftoken, LftokenLayer, LftokenRejection, MakeRejection, ResponseFuture,
-};
+pub use lftoken::{DefaultRejection, Lftoken, LftokenLayer, LftokenRejection, MakeRejection};
 pub use network::{Network, NetworkError};
 pub use profile::{DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError};
+pub use pull::{PullRejection, PullService, pull_endpoint};
+pub use source::{BoxError, ProfileSource, ProfileSourceFn, profile_source_fn};
 pub use token::{
     DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TTL, LivefyreClaims, MAX_DISPLAY_NAME_CHARS, SYSTEM_USER,
     TokenError,

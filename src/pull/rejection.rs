@@ -1,0 +1,87 @@
+//! Why [`PullService`](super::PullService) did not answer with a profile.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use crate::{BoxError, ProfileError};
+
+/// Why a pull did not return a profile; carried in the response's extensions.
+///
+/// Livefyre only sees the status and an empty body; the reason is for your logs, metrics and
+/// tests. Client mistakes are logged at `debug!`, failures of your [`ProfileSource`](crate::ProfileSource)
+/// at `error!`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PullRejection {
+    /// The method is not GET or HEAD (405).
+    #[error("method not allowed; the pull is a GET")]
+    MethodNotAllowed,
+    /// No id in the request (400).
+    #[error("the request has no user id")]
+    MissingId,
+    /// The id is empty (400).
+    #[error("the user id is empty")]
+    EmptyId,
+    /// The id parameter appears more than once (400).
+    #[error("more than one user id")]
+    DuplicateId,
+    /// The id is longer than allowed (400).
+    #[error("the user id is longer than {max} bytes")]
+    IdTooLong {
+        /// The cap.
+        max: usize,
+    },
+    /// The id does not percent-decode to UTF-8, or is not a Livefyre user id
+    /// (`[A-Za-z0-9_.-]+`) (400).
+    #[error("the user id is not a Livefyre user id")]
+    InvalidId,
+    /// The source has no such user (404).
+    #[error("no such user")]
+    NotFound,
+    /// The source failed (500).
+    #[error("the profile source failed: {0}")]
+    SourceFailed(Arc<BoxError>),
+    /// The source did not answer in time (504).
+    #[error("the profile source did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The source returned a profile that breaks Livefyre's rules (500).
+    #[error("the profile source returned an invalid profile: {0}")]
+    InvalidProfile(#[from] ProfileError),
+    /// The source returned the profile of another user (500).
+    #[error("the profile source returned a profile with another id")]
+    IdMismatch,
+}
+
+impl PullRejection {
+    /// The status this rejection is answered with.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_livefyre::PullRejection;
+    ///
+    /// assert_eq!(PullRejection::NotFound.status(), StatusCode::NOT_FOUND);
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MissingId
+            | Self::EmptyId
+            | Self::DuplicateId
+            | Self::IdTooLong { .. }
+            | Self::InvalidId => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::SourceFailed(_) | Self::InvalidProfile(_) | Self::IdMismatch => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// Whether this is a failure of the server side (5xx) rather than of the request.
+    #[must_use]
+    pub fn is_server_error(&self) -> bool {
+        self.status().is_server_error()
+    }
+}

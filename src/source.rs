@@ -1,0 +1,136 @@
+//! [`ProfileSource`]: where [`PullService`](crate::PullService) finds a user's profile.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::{Future, ready};
+use std::sync::Arc;
+
+use crate::Profile;
+
+/// A boxed error, as returned by user-written profile lookups.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Looks up the Ping-for-Pull profile of a user by id: your user database, seen by Livefyre.
+///
+/// Return `Ok(None)` for an unknown user (the pull answers 404) and `Err` when the lookup
+/// itself fails (the pull answers 500 and the error is logged). Ids reaching a source have
+/// already been checked to be Livefyre user ids (`[A-Za-z0-9_.-]+`).
+///
+/// Implemented for `HashMap<String, Profile>`, for `Arc<T>`, and for closures through
+/// [`profile_source_fn`].
+///
+/// # Example
+///
+/// ```
+/// use std::convert::Infallible;
+/// use tower_livefyre::{Profile, ProfileSource};
+///
+/// struct Users; // your database pool, for example
+///
+/// impl ProfileSource for Users {
+///     type Error = Infallible;
+///
+///     async fn profile(&self, id: &str) -> Result<Option<Profile>, Self::Error> {
+///         Ok((id == "ann").then(|| Profile::new("ann", "Ann Lee")))
+///     }
+/// }
+/// ```
+pub trait ProfileSource: Send + Sync + 'static {
+    /// Why a lookup failed.
+    type Error: Into<BoxError>;
+
+    /// The profile of the user `id`, or `None` when there is no such user.
+    fn profile(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Profile>, Self::Error>> + Send;
+}
+
+/// An in-memory source: handy for tests and small static directories.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use tower_livefyre::{Profile, ProfileSource};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
+/// assert!(users.profile("ann").await.unwrap().is_some());
+/// assert!(users.profile("bob").await.unwrap().is_none());
+/// # }
+/// ```
+impl<H> ProfileSource for HashMap<String, Profile, H>
+where
+    H: std::hash::BuildHasher + Send + Sync + 'static,
+{
+    type Error = Infallible;
+
+    fn profile(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Profile>, Infallible>> + Send {
+        ready(Ok(self.get(id).cloned()))
+    }
+}
+
+impl<T: ProfileSource + ?Sized> ProfileSource for Arc<T> {
+    type Error = T::Error;
+
+    fn profile(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Profile>, Self::Error>> + Send {
+        (**self).profile(id)
+    }
+}
+
+/// A [`ProfileSource`] from an async closure that takes the id as an owned `String`.
+///
+/// # Example
+///
+/// ```
+/// use tower_livefyre::{Profile, ProfileSource, profile_source_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let source = profile_source_fn(|id: String| async move {
+///     // Look the user up in your database here.
+///     Ok::<_, std::io::Error>(Some(Profile::new(id, "Someone")))
+/// });
+/// assert_eq!(source.profile("ann").await.unwrap().unwrap().id, "ann");
+/// # }
+/// ```
+pub fn profile_source_fn<F, Fut, E>(f: F) -> ProfileSourceFn<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<Profile>, E>> + Send,
+    E: Into<BoxError>,
+{
+    ProfileSourceFn { f }
+}
+
+/// The [`ProfileSource`] returned by [`profile_source_fn`].
+#[derive(Clone, Copy)]
+pub struct ProfileSourceFn<F> {
+    f: F,
+}
+
+impl<F, Fut, E> ProfileSource for ProfileSourceFn<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<Profile>, E>> + Send,
+    E: Into<BoxError>,
+{
+    type Error = E;
+
+    fn profile(&self, id: &str) -> impl Future<Output = Result<Option<Profile>, E>> + Send {
+        (self.f)(id.to_owned())
+    }
+}
+
+impl<F> fmt::Debug for ProfileSourceFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfileSourceFn").finish_non_exhaustive()
+    }
+}

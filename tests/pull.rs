@@ -1,0 +1,250 @@
+//! Every row of the behaviour table through `pull_endpoint` (gate + `PullService`).
+
+mod common;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use tower::{Layer, ServiceExt};
+use tower_livefyre::pull::PathTemplateError;
+use tower_livefyre::{
+    BoxError, LftokenLayer, LftokenRejection, Profile, ProfileError, ProfileSource, PullRejection,
+    PullService, profile_source_fn, pull_endpoint,
+};
+
+/// A source over fixed profiles that counts its lookups and can misbehave on request.
+#[derive(Clone, Default)]
+struct Users {
+    calls: Arc<AtomicUsize>,
+}
+
+impl ProfileSource for Users {
+    type Error = BoxError;
+
+    async fn profile(&self, id: &str) -> Result<Option<Profile>, BoxError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        match id {
+            "ann" => Ok(Some(Profile::new("ann", "Ann Lee").with_email("ann@example.com"))),
+            "broken" => Err("connection to the user database refused".into()),
+            "slow" => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(None)
+            }
+            "invalid" => Ok(Some(Profile::new("invalid", "In Valid").with_image_url("ftp://x/y.png"))),
+            "other" => Ok(Some(Profile::new("someone-else", "Someone"))),
+            id if id.starts_with("user") => Ok(Some(Profile::new(id, format!("User {id}")))),
+            _ => Ok(None),
+        }
+    }
+}
+
+async fn send(
+    service: &tower_livefyre::Lftoken<PullService<Users>>,
+    method: Method,
+    uri: &str,
+) -> (Response<Full<Bytes>>, Bytes) {
+    let request = Request::builder().method(method).uri(uri).body(()).unwrap();
+    let response = service.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.clone().collect().await.unwrap().to_bytes();
+    (Response::from_parts(parts, body), bytes)
+}
+
+fn pull_uri(query: &str) -> String {
+    format!("/livefyre/pull?{query}&lftoken={}", valid_token())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_behaviour_table() {
+    let users = Users::default();
+    let endpoint = LftokenLayer::new(network()).layer(PullService::new(users.clone()).timeout(Duration::from_secs(5)));
+    let token = valid_token();
+    let bad_signature = forge(HEADER, &claims_expiring("4102444800"), "wrong");
+
+    // Refused by the gate: the source is never asked.
+    for uri in [
+        "/livefyre/pull?id=ann".to_owned(),
+        "/livefyre/pull?id=ann&lftoken=".to_owned(),
+        format!("/livefyre/pull?id=ann&lftoken={token}&lftoken={token}"),
+        "/livefyre/pull?id=ann&lftoken=%FF".to_owned(),
+        format!("/livefyre/pull?id=ann&lftoken={bad_signature}"),
+        format!("/livefyre/pull?id=ann&lftoken={}", "a".repeat(5000)),
+    ] {
+        let (response, body) = send(&endpoint, Method::GET, &uri).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(body.is_empty());
+        assert!(response.extensions().get::<LftokenRejection>().is_some());
+    }
+    let (response, _) = send(&endpoint, Method::POST, "/livefyre/pull?id=ann").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "the gate comes before the method check");
+    assert_eq!(users.calls.load(Ordering::SeqCst), 0);
+
+    let cases: Vec<(Method, String, StatusCode, Option<fn(&PullRejection) -> bool>)> = vec![
+        (Method::POST, pull_uri("id=ann"), StatusCode::METHOD_NOT_ALLOWED, Some(|r| matches!(r, PullRejection::MethodNotAllowed))),
+        (Method::PUT, pull_uri("id=ann"), StatusCode::METHOD_NOT_ALLOWED, Some(|r| matches!(r, PullRejection::MethodNotAllowed))),
+        (Method::GET, pull_uri("x=1"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::MissingId))),
+        (Method::GET, pull_uri("id="), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::EmptyId))),
+        (Method::GET, pull_uri("id=ann&id=bob"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::DuplicateId))),
+        (Method::GET, pull_uri("id=%FF"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::InvalidId))),
+        (Method::GET, pull_uri("id=..%2Fetc%2Fpasswd"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::InvalidId))),
+        (Method::GET, pull_uri("id=ann%27%20OR%201%3D1"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::InvalidId))),
+        (Method::GET, pull_uri(&format!("id={}", "a".repeat(300))), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::IdTooLong { max: 256 }))),
+        (Method::GET, pull_uri("id=nobody"), StatusCode::NOT_FOUND, Some(|r| matches!(r, PullRejection::NotFound))),
+        (Method::GET, pull_uri("id=broken"), StatusCode::INTERNAL_SERVER_ERROR, Some(|r| matches!(r, PullRejection::SourceFailed(_)))),
+        (Method::GET, pull_uri("id=slow"), StatusCode::GATEWAY_TIMEOUT, Some(|r| matches!(r, PullRejection::Timeout(_)))),
+        (Method::GET, pull_uri("id=invalid"), StatusCode::INTERNAL_SERVER_ERROR, Some(|r| matches!(r, PullRejection::InvalidProfile(ProfileError::InvalidUrl { .. })))),
+        (Method::GET, pull_uri("id=other"), StatusCode::INTERNAL_SERVER_ERROR, Some(|r| matches!(r, PullRejection::IdMismatch))),
+        (Method::GET, pull_uri("id=ann"), StatusCode::OK, None),
+        (Method::HEAD, pull_uri("id=ann"), StatusCode::OK, None),
+    ];
+    for (method, uri, status, reason) in cases {
+        let (response, body) = send(&endpoint, method.clone(), &uri).await;
+        let shown = format!("{method} {}", &uri[..uri.find("lftoken").unwrap()]);
+        assert_eq!(response.status(), status, "{shown}");
+        match reason {
+            Some(matches) => {
+                assert!(body.is_empty(), "{shown}");
+                let rejection = response.extensions().get::<PullRejection>().expect(&shown);
+                assert!(matches(rejection), "{shown}: {rejection:?}");
+                if status == StatusCode::METHOD_NOT_ALLOWED {
+                    assert_eq!(response.headers()["allow"], "GET, HEAD");
+                }
+            }
+            None => {
+                assert_eq!(response.headers()["content-type"], "application/json", "{shown}");
+                assert_eq!(response.headers()["cache-control"], "no-store", "{shown}");
+                assert_eq!(body, r#"{"id":"ann","display_name":"Ann Lee","email":"ann@example.com"}"#);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_pulls_are_all_answered_correctly() {
+    let endpoint = pull_endpoint(network(), Users::default());
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..250 {
+        let endpoint = endpoint.clone();
+        tasks.spawn(async move {
+            let id = if n % 5 == 0 { format!("missing{n}") } else { format!("user{n}") };
+            let (response, body) = send(&endpoint, Method::GET, &pull_uri(&format!("id={id}"))).await;
+            (n, id, response.status(), body)
+        });
+    }
+    let mut answered = 0;
+    while let Some(result) = tasks.join_next().await {
+        let (n, id, status, body) = result.unwrap();
+        if n % 5 == 0 {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{id}");
+        } else {
+            assert_eq!(status, StatusCode::OK, "{id}");
+            let profile: Profile = serde_json::from_slice(&body).unwrap();
+            assert_eq!(profile.id, id);
+            assert_eq!(profile.display_name, format!("User {id}"));
+        }
+        answered += 1;
+    }
+    assert_eq!(answered, 250);
+}
+
+#[tokio::test]
+async fn the_id_can_come_from_another_parameter_or_the_path() {
+    let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
+    let token = valid_token();
+
+    let by_query = LftokenLayer::new(network()).layer(PullService::new(users.clone()).id_from_query("user"));
+    let ok = by_query.clone().oneshot(Request::get(format!("/p?user=ann&lftoken={token}")).body(()).unwrap()).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let missing = by_query.oneshot(Request::get(format!("/p?id=ann&lftoken={token}")).body(()).unwrap()).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+
+    let by_path = LftokenLayer::new(network())
+        .layer(PullService::new(Arc::new(users)).id_from_path("/users/{id}/pull").unwrap());
+    for (path, status) in [
+        ("/users/ann/pull", StatusCode::OK),
+        ("/users/an%6E/pull", StatusCode::OK),
+        ("/users/bob/pull", StatusCode::NOT_FOUND),
+        ("/users//pull", StatusCode::BAD_REQUEST),
+        ("/users/a/b/pull", StatusCode::BAD_REQUEST),
+        ("/users/a%2Fb/pull", StatusCode::BAD_REQUEST),
+        ("/other/ann/pull", StatusCode::BAD_REQUEST),
+    ] {
+        let request = Request::get(format!("{path}?lftoken={token}")).body(()).unwrap();
+        assert_eq!(by_path.clone().oneshot(request).await.unwrap().status(), status, "{path}");
+    }
+
+    let source = HashMap::<String, Profile>::new();
+    for template in ["users/{id}", "/users/", "/{id}/{id}", "/users?id={id}"] {
+        let error: PathTemplateError = PullService::new(source.clone()).id_from_path(template).unwrap_err();
+        assert!(error.to_string().contains(template), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn closure_sources_work_and_their_errors_are_500() {
+    let source = profile_source_fn(|id: String| async move {
+        if id == "ann" {
+            Ok(Some(Profile::new(id, "Ann")))
+        } else {
+            Err(std::io::Error::other("disk on fire"))
+        }
+    });
+    let endpoint = pull_endpoint(network(), source);
+    let token = valid_token();
+    let ok = endpoint.clone().oneshot(Request::get(format!("/p?id=ann&lftoken={token}")).body(()).unwrap()).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let failed = endpoint.oneshot(Request::get(format!("/p?id=bob&lftoken={token}")).body(()).unwrap()).await.unwrap();
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let reason = failed.extensions().get::<PullRejection>().unwrap();
+    assert!(reason.to_string().contains("disk on fire"), "{reason}");
+}
+
+#[tokio::test]
+async fn failures_are_logged_at_error_without_the_token() {
+    use std::io::Write;
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let endpoint = pull_endpoint(network(), Users::default());
+    for id in ["broken", "other", "ann", "nobody"] {
+        endpoint.clone().oneshot(Request::get(pull_uri(&format!("id={id}"))).body(()).unwrap()).await.unwrap();
+    }
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("ERROR") && logs.contains("connection to the user database refused"), "{logs}");
+    assert!(logs.contains("another id"), "{logs}");
+    let token = valid_token();
+    assert!(!logs.contains(&token) && !logs.contains(KEY), "{logs}");
+    for part in token.split('.') {
+        assert!(!logs.contains(part), "{logs}");
+    }
+}
+
+#[test]
+fn the_service_types_fit_axum_and_hyper() {
+    fn infallible<S: tower::Service<Request<()>, Error = Infallible, Response = Response<Full<Bytes>>>>(_: &S) {}
+    infallible(&PullService::new(HashMap::<String, Profile>::new()));
+    infallible(&pull_endpoint(network(), HashMap::<String, Profile>::new()));
+}
