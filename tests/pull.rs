@@ -45,6 +45,9 @@ impl ProfileSource for Users {
     }
 }
 
+/// The rejection a row expects, or `None` for the profile.
+type Expected = Option<fn(&PullRejection) -> bool>;
+
 async fn send(
     service: &tower_livefyre::Lftoken<PullService<Users>>,
     method: Method,
@@ -86,7 +89,7 @@ async fn the_behaviour_table() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN, "the gate comes before the method check");
     assert_eq!(users.calls.load(Ordering::SeqCst), 0);
 
-    let cases: Vec<(Method, String, StatusCode, Option<fn(&PullRejection) -> bool>)> = vec![
+    let cases: Vec<(Method, String, StatusCode, Expected)> = vec![
         (Method::POST, pull_uri("id=ann"), StatusCode::METHOD_NOT_ALLOWED, Some(|r| matches!(r, PullRejection::MethodNotAllowed))),
         (Method::PUT, pull_uri("id=ann"), StatusCode::METHOD_NOT_ALLOWED, Some(|r| matches!(r, PullRejection::MethodNotAllowed))),
         (Method::GET, pull_uri("x=1"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::MissingId))),
