@@ -31,13 +31,17 @@ impl ProfileSource for Users {
     async fn profile(&self, id: &str) -> Result<Option<Profile>, BoxError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match id {
-            "ann" => Ok(Some(Profile::new("ann", "Ann Lee").with_email("ann@example.com"))),
+            "ann" => Ok(Some(
+                Profile::new("ann", "Ann Lee").with_email("ann@example.com"),
+            )),
             "broken" => Err("connection to the user database refused".into()),
             "slow" => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 Ok(None)
             }
-            "invalid" => Ok(Some(Profile::new("invalid", "In Valid").with_image_url("ftp://x/y.png"))),
+            "invalid" => Ok(Some(
+                Profile::new("invalid", "In Valid").with_image_url("ftp://x/y.png"),
+            )),
             "other" => Ok(Some(Profile::new("someone-else", "Someone"))),
             id if id.starts_with("user") => Ok(Some(Profile::new(id, format!("User {id}")))),
             _ => Ok(None),
@@ -67,7 +71,8 @@ fn pull_uri(query: &str) -> String {
 #[tokio::test(start_paused = true)]
 async fn the_behaviour_table() {
     let users = Users::default();
-    let endpoint = LftokenLayer::new(network()).layer(PullService::new(users.clone()).timeout(Duration::from_secs(5)));
+    let endpoint = LftokenLayer::new(network())
+        .layer(PullService::new(users.clone()).timeout(Duration::from_secs(5)));
     let token = valid_token();
     let bad_signature = forge(HEADER, &claims_expiring("4102444800"), "wrong");
 
@@ -86,24 +91,103 @@ async fn the_behaviour_table() {
         assert!(response.extensions().get::<LftokenRejection>().is_some());
     }
     let (response, _) = send(&endpoint, Method::POST, "/livefyre/pull?id=ann").await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN, "the gate comes before the method check");
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "the gate comes before the method check"
+    );
     assert_eq!(users.calls.load(Ordering::SeqCst), 0);
 
     let cases: Vec<(Method, String, StatusCode, Expected)> = vec![
-        (Method::POST, pull_uri("id=ann"), StatusCode::METHOD_NOT_ALLOWED, Some(|r| matches!(r, PullRejection::MethodNotAllowed))),
-        (Method::PUT, pull_uri("id=ann"), StatusCode::METHOD_NOT_ALLOWED, Some(|r| matches!(r, PullRejection::MethodNotAllowed))),
-        (Method::GET, pull_uri("x=1"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::MissingId))),
-        (Method::GET, pull_uri("id="), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::EmptyId))),
-        (Method::GET, pull_uri("id=ann&id=bob"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::DuplicateId))),
-        (Method::GET, pull_uri("id=%FF"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::InvalidId))),
-        (Method::GET, pull_uri("id=..%2Fetc%2Fpasswd"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::InvalidId))),
-        (Method::GET, pull_uri("id=ann%27%20OR%201%3D1"), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::InvalidId))),
-        (Method::GET, pull_uri(&format!("id={}", "a".repeat(300))), StatusCode::BAD_REQUEST, Some(|r| matches!(r, PullRejection::IdTooLong { max: 256 }))),
-        (Method::GET, pull_uri("id=nobody"), StatusCode::NOT_FOUND, Some(|r| matches!(r, PullRejection::NotFound))),
-        (Method::GET, pull_uri("id=broken"), StatusCode::INTERNAL_SERVER_ERROR, Some(|r| matches!(r, PullRejection::SourceFailed(_)))),
-        (Method::GET, pull_uri("id=slow"), StatusCode::GATEWAY_TIMEOUT, Some(|r| matches!(r, PullRejection::Timeout(_)))),
-        (Method::GET, pull_uri("id=invalid"), StatusCode::INTERNAL_SERVER_ERROR, Some(|r| matches!(r, PullRejection::InvalidProfile(ProfileError::InvalidUrl { .. })))),
-        (Method::GET, pull_uri("id=other"), StatusCode::INTERNAL_SERVER_ERROR, Some(|r| matches!(r, PullRejection::IdMismatch))),
+        (
+            Method::POST,
+            pull_uri("id=ann"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            Some(|r| matches!(r, PullRejection::MethodNotAllowed)),
+        ),
+        (
+            Method::PUT,
+            pull_uri("id=ann"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            Some(|r| matches!(r, PullRejection::MethodNotAllowed)),
+        ),
+        (
+            Method::GET,
+            pull_uri("x=1"),
+            StatusCode::BAD_REQUEST,
+            Some(|r| matches!(r, PullRejection::MissingId)),
+        ),
+        (
+            Method::GET,
+            pull_uri("id="),
+            StatusCode::BAD_REQUEST,
+            Some(|r| matches!(r, PullRejection::EmptyId)),
+        ),
+        (
+            Method::GET,
+            pull_uri("id=ann&id=bob"),
+            StatusCode::BAD_REQUEST,
+            Some(|r| matches!(r, PullRejection::DuplicateId)),
+        ),
+        (
+            Method::GET,
+            pull_uri("id=%FF"),
+            StatusCode::BAD_REQUEST,
+            Some(|r| matches!(r, PullRejection::InvalidId)),
+        ),
+        (
+            Method::GET,
+            pull_uri("id=..%2Fetc%2Fpasswd"),
+            StatusCode::BAD_REQUEST,
+            Some(|r| matches!(r, PullRejection::InvalidId)),
+        ),
+        (
+            Method::GET,
+            pull_uri("id=ann%27%20OR%201%3D1"),
+            StatusCode::BAD_REQUEST,
+            Some(|r| matches!(r, PullRejection::InvalidId)),
+        ),
+        (
+            Method::GET,
+            pull_uri(&format!("id={}", "a".repeat(300))),
+            StatusCode::BAD_REQUEST,
+            Some(|r| matches!(r, PullRejection::IdTooLong { max: 256 })),
+        ),
+        (
+            Method::GET,
+            pull_uri("id=nobody"),
+            StatusCode::NOT_FOUND,
+            Some(|r| matches!(r, PullRejection::NotFound)),
+        ),
+        (
+            Method::GET,
+            pull_uri("id=broken"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(|r| matches!(r, PullRejection::SourceFailed(_))),
+        ),
+        (
+            Method::GET,
+            pull_uri("id=slow"),
+            StatusCode::GATEWAY_TIMEOUT,
+            Some(|r| matches!(r, PullRejection::Timeout(_))),
+        ),
+        (
+            Method::GET,
+            pull_uri("id=invalid"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(|r| {
+                matches!(
+                    r,
+                    PullRejection::InvalidProfile(ProfileError::InvalidUrl { .. })
+                )
+            }),
+        ),
+        (
+            Method::GET,
+            pull_uri("id=other"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(|r| matches!(r, PullRejection::IdMismatch)),
+        ),
         (Method::GET, pull_uri("id=ann"), StatusCode::OK, None),
         (Method::HEAD, pull_uri("id=ann"), StatusCode::OK, None),
     ];
@@ -121,9 +205,16 @@ async fn the_behaviour_table() {
                 }
             }
             None => {
-                assert_eq!(response.headers()["content-type"], "application/json", "{shown}");
+                assert_eq!(
+                    response.headers()["content-type"],
+                    "application/json",
+                    "{shown}"
+                );
                 assert_eq!(response.headers()["cache-control"], "no-store", "{shown}");
-                assert_eq!(body, r#"{"id":"ann","display_name":"Ann Lee","email":"ann@example.com"}"#);
+                assert_eq!(
+                    body,
+                    r#"{"id":"ann","display_name":"Ann Lee","email":"ann@example.com"}"#
+                );
             }
         }
     }
@@ -136,8 +227,13 @@ async fn two_hundred_concurrent_pulls_are_all_answered_correctly() {
     for n in 0..250 {
         let endpoint = endpoint.clone();
         tasks.spawn(async move {
-            let id = if n % 5 == 0 { format!("missing{n}") } else { format!("user{n}") };
-            let (response, body) = send(&endpoint, Method::GET, &pull_uri(&format!("id={id}"))).await;
+            let id = if n % 5 == 0 {
+                format!("missing{n}")
+            } else {
+                format!("user{n}")
+            };
+            let (response, body) =
+                send(&endpoint, Method::GET, &pull_uri(&format!("id={id}"))).await;
             (n, id, response.status(), body)
         });
     }
@@ -162,14 +258,33 @@ async fn the_id_can_come_from_another_parameter_or_the_path() {
     let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
     let token = valid_token();
 
-    let by_query = LftokenLayer::new(network()).layer(PullService::new(users.clone()).id_from_query("user"));
-    let ok = by_query.clone().oneshot(Request::get(format!("/p?user=ann&lftoken={token}")).body(()).unwrap()).await.unwrap();
+    let by_query =
+        LftokenLayer::new(network()).layer(PullService::new(users.clone()).id_from_query("user"));
+    let ok = by_query
+        .clone()
+        .oneshot(
+            Request::get(format!("/p?user=ann&lftoken={token}"))
+                .body(())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    let missing = by_query.oneshot(Request::get(format!("/p?id=ann&lftoken={token}")).body(()).unwrap()).await.unwrap();
+    let missing = by_query
+        .oneshot(
+            Request::get(format!("/p?id=ann&lftoken={token}"))
+                .body(())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
 
-    let by_path = LftokenLayer::new(network())
-        .layer(PullService::new(Arc::new(users)).id_from_path("/users/{id}/pull").unwrap());
+    let by_path = LftokenLayer::new(network()).layer(
+        PullService::new(Arc::new(users))
+            .id_from_path("/users/{id}/pull")
+            .unwrap(),
+    );
     for (path, status) in [
         ("/users/ann/pull", StatusCode::OK),
         ("/users/an%6E/pull", StatusCode::OK),
@@ -179,13 +294,21 @@ async fn the_id_can_come_from_another_parameter_or_the_path() {
         ("/users/a%2Fb/pull", StatusCode::BAD_REQUEST),
         ("/other/ann/pull", StatusCode::BAD_REQUEST),
     ] {
-        let request = Request::get(format!("{path}?lftoken={token}")).body(()).unwrap();
-        assert_eq!(by_path.clone().oneshot(request).await.unwrap().status(), status, "{path}");
+        let request = Request::get(format!("{path}?lftoken={token}"))
+            .body(())
+            .unwrap();
+        assert_eq!(
+            by_path.clone().oneshot(request).await.unwrap().status(),
+            status,
+            "{path}"
+        );
     }
 
     let source = HashMap::<String, Profile>::new();
     for template in ["users/{id}", "/users/", "/{id}/{id}", "/users?id={id}"] {
-        let error: PathTemplateError = PullService::new(source.clone()).id_from_path(template).unwrap_err();
+        let error: PathTemplateError = PullService::new(source.clone())
+            .id_from_path(template)
+            .unwrap_err();
         assert!(error.to_string().contains(template), "{error}");
     }
 }
@@ -201,9 +324,24 @@ async fn closure_sources_work_and_their_errors_are_500() {
     });
     let endpoint = pull_endpoint(network(), source);
     let token = valid_token();
-    let ok = endpoint.clone().oneshot(Request::get(format!("/p?id=ann&lftoken={token}")).body(()).unwrap()).await.unwrap();
+    let ok = endpoint
+        .clone()
+        .oneshot(
+            Request::get(format!("/p?id=ann&lftoken={token}"))
+                .body(())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    let failed = endpoint.oneshot(Request::get(format!("/p?id=bob&lftoken={token}")).body(()).unwrap()).await.unwrap();
+    let failed = endpoint
+        .oneshot(
+            Request::get(format!("/p?id=bob&lftoken={token}"))
+                .body(())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let reason = failed.extensions().get::<PullRejection>().unwrap();
     assert!(reason.to_string().contains("disk on fire"), "{reason}");
@@ -233,10 +371,21 @@ async fn failures_are_logged_at_error_without_the_token() {
 
     let endpoint = pull_endpoint(network(), Users::default());
     for id in ["broken", "other", "ann", "nobody"] {
-        endpoint.clone().oneshot(Request::get(pull_uri(&format!("id={id}"))).body(()).unwrap()).await.unwrap();
+        endpoint
+            .clone()
+            .oneshot(
+                Request::get(pull_uri(&format!("id={id}")))
+                    .body(())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
     }
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("ERROR") && logs.contains("connection to the user database refused"), "{logs}");
+    assert!(
+        logs.contains("ERROR") && logs.contains("connection to the user database refused"),
+        "{logs}"
+    );
     assert!(logs.contains("another id"), "{logs}");
     let token = valid_token();
     assert!(!logs.contains(&token) && !logs.contains(KEY), "{logs}");
@@ -247,7 +396,12 @@ async fn failures_are_logged_at_error_without_the_token() {
 
 #[test]
 fn the_service_types_fit_axum_and_hyper() {
-    fn infallible<S: tower::Service<Request<()>, Error = Infallible, Response = Response<Full<Bytes>>>>(_: &S) {}
+    fn infallible<
+        S: tower::Service<Request<()>, Error = Infallible, Response = Response<Full<Bytes>>>,
+    >(
+        _: &S,
+    ) {
+    }
     infallible(&PullService::new(HashMap::<String, Profile>::new()));
     infallible(&pull_endpoint(network(), HashMap::<String, Profile>::new()));
 }

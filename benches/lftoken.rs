@@ -1,0 +1,91 @@
+//! Token validation: this crate vs jsonwebtoken's own `decode` vs a floor.
+//!
+//! The floor is the least work any HS256 validation must do: base64url-decode payload and
+//! signature, HMAC-SHA256 with a key prepared once, and serde_json into a borrowed struct.
+//! Target: ours ≤ 1.5× the floor. Run with `cargo bench --bench lftoken`.
+
+use std::hint::black_box;
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use sha2::Sha256;
+use tower_livefyre::Network;
+
+const NETWORK: &str = "labs.fyre.co";
+const KEY: &str = "labs-network-key-for-benchmarks";
+
+#[derive(Deserialize)]
+struct OwnedClaims {
+    domain: String,
+    user_id: String,
+    expires: f64,
+}
+
+#[derive(Deserialize)]
+struct BorrowedClaims<'a> {
+    domain: &'a str,
+    user_id: &'a str,
+    expires: f64,
+}
+
+fn validation(c: &mut Criterion) {
+    let network = Network::new(NETWORK, KEY).unwrap();
+    let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let issued = now - Duration::from_secs(3600);
+    let token = network
+        .build_user_auth_token_at("system", "system", Duration::from_secs(86_400), issued)
+        .unwrap();
+
+    let mut group = c.benchmark_group("validate");
+
+    group.bench_function("tower_livefyre", |b| {
+        b.iter(|| {
+            network
+                .validate_livefyre_token_at(black_box(&token), now, Duration::ZERO)
+                .unwrap()
+        })
+    });
+
+    // jsonwebtoken configured for Livefyre's claims: no standard claims, no `exp`.
+    let key = DecodingKey::from_secret(KEY.as_bytes());
+    let mut jwt_validation = Validation::new(Algorithm::HS256);
+    jwt_validation.required_spec_claims.clear();
+    jwt_validation.validate_exp = false;
+    jwt_validation.validate_aud = false;
+    group.bench_function("jsonwebtoken_decode", |b| {
+        b.iter(|| {
+            let data =
+                jsonwebtoken::decode::<OwnedClaims>(black_box(&token), &key, &jwt_validation)
+                    .unwrap();
+            assert!(data.claims.domain == NETWORK && data.claims.user_id == "system");
+            data.claims.expires
+        })
+    });
+
+    let prepared = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            let token = black_box(token.as_str());
+            let (signed, signature) = token.rsplit_once('.').unwrap();
+            let payload_b64 = signed.split_once('.').unwrap().1;
+            let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+            let mut mac = prepared.clone();
+            mac.update(signed.as_bytes());
+            mac.verify_slice(&signature).unwrap();
+            let payload = URL_SAFE_NO_PAD.decode(payload_b64).unwrap();
+            let claims: BorrowedClaims<'_> = serde_json::from_slice(&payload).unwrap();
+            assert!(claims.domain == NETWORK && claims.user_id == "system");
+            claims.expires
+        })
+    });
+
+    group.finish();
+}
+
+criterion_group!(benches, validation);
+criterion_main!(benches);
