@@ -64,6 +64,8 @@
 
 mod lftoken;
 mod network;
+#[cfg(feature = "ping")]
+mod ping;
 mod profile;
 mod query;
 mod token;
@@ -72,6 +74,8 @@ pub use lftoken::{
     DefaultRejection, Lftoken, LftokenLayer, LftokenRejection, MakeRejection, ResponseFuture,
 };
 pub use network::{Network, NetworkError};
+#[cfg(feature = "ping")]
+pub use ping::{DEFAULT_REQUEST_TIMEOUT, PingClient, PingError, RetryPolicy};
 pub use profile::{DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError};
 pub use token::{
     DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TTL, LivefyreClaims, MAX_DISPLAY_NAME_CHARS, SYSTEM_USER,
