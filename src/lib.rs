@@ -66,6 +66,8 @@
 
 pub mod lftoken;
 mod network;
+#[cfg(feature = "ping")]
+mod ping;
 mod profile;
 pub mod pull;
 mod query;
@@ -74,6 +76,8 @@ mod token;
 
 pub use lftoken::{DefaultRejection, Lftoken, LftokenLayer, LftokenRejection, MakeRejection};
 pub use network::{Network, NetworkError};
+#[cfg(feature = "ping")]
+pub use ping::{DEFAULT_REQUEST_TIMEOUT, PingClient, PingError, RetryPolicy};
 pub use profile::{DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError};
 pub use pull::{PullRejection, PullService, pull_endpoint};
 pub use source::{BoxError, ProfileSource, ProfileSourceFn, profile_source_fn};

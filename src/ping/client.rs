@@ -1,0 +1,373 @@
+//! [`PingClient`]: configuration and the three calls.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::send::{HttpClient, http_client, post};
+use super::validate::{check_base_url, check_template};
+use super::{PingError, RetryPolicy};
+use crate::Network;
+use crate::token::is_valid_user_id;
+
+/// How long one attempt may take, from sending the request to the response headers: 10 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything but RFC 3986 unreserved characters is escaped in the id's path segment.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Sends pings ([`sync_user`](Self::sync_user), [`sync_users`](Self::sync_users)) and the
+/// pull URL registration ([`set_user_sync_url`](Self::set_user_sync_url)) to Livefyre, each
+/// signed with a fresh system token of the network.
+///
+/// Cloning is cheap (an [`Arc`] inside) and clones share one connection pool. Every method
+/// needs a Tokio runtime. [`Debug`](fmt::Debug) shows the base URL and the network name only,
+/// never the key or a token.
+///
+/// # When to ping
+///
+/// Call [`PingClient::sync_user`] after a user's profile changed in your database (new
+/// display name, avatar, email settings…). Livefyre answers at once, queues the work, and
+/// within minutes (the documentation says 1–10) *pulls* the profile from your endpoint,
+/// the one [`LftokenLayer`](crate::LftokenLayer) guards. The ping carries no profile data:
+/// it only says "this id changed".
+///
+/// Livefyre needs to know where to pull from. Register the URL template once per network,
+/// either in Livefyre Studio (*Settings › Integration Settings › Remote Profiles*, field
+/// *Ping for Pull URL*) or with [`PingClient::set_user_sync_url`]. The template must contain
+/// the literal `{id}`, which Livefyre replaces with the user id.
+///
+/// # Retries
+///
+/// Each call makes up to [`RetryPolicy::max_attempts`] attempts (4 by default), each bounded
+/// by [`PingClient::request_timeout`] (10 s by default). Livefyre's answers `429` and `5xx`,
+/// connection failures, other transport failures and per-attempt timeouts are retried after
+/// an exponential backoff with full jitter; a `Retry-After` header (delta-seconds or an
+/// IMF-fixdate HTTP-date) replaces the backoff, capped at [`RetryPolicy::max_backoff`].
+/// Retrying is safe because a ping only asks Livefyre to pull again. `403` (wrong network key
+/// or name) and every other `4xx` are returned at once. After the last attempt the last
+/// error is returned; [`PingError::attempts`] tells how many requests were made.
+///
+/// # Bulk re-sync
+///
+/// [`PingClient::sync_users`] pings many ids with bounded concurrency and reports one outcome
+/// per id, in input order: use it after a migration, or after registering the pull URL for
+/// the first time, to have Livefyre pull every existing profile.
+///
+/// # Example
+///
+/// ```no_run
+/// use tower_livefyre::{Network, PingClient};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let network = Network::new("labs.fyre.co", "network-key")?;
+/// let client = PingClient::new(network);
+///
+/// // Once per network (or in Studio):
+/// client.set_user_sync_url("https://example.com/livefyre/pull?id={id}").await?;
+///
+/// // Whenever a profile changes:
+/// client.sync_user("ann.lee").await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Configuration
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_livefyre::{Network, PingClient, PingError, RetryPolicy};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let network = Network::new("labs.fyre.co", "network-key")?;
+/// let client = PingClient::new(network)
+///     .base_url("http://127.0.0.1:3001/")? // the emulator, say
+///     .retry(RetryPolicy::default().with_max_attempts(3))
+///     .request_timeout(Duration::from_secs(5));
+///
+/// assert_eq!(
+///     format!("{client:?}"),
+///     r#"PingClient { base_url: "http://127.0.0.1:3001", network: "labs.fyre.co", .. }"#
+/// );
+/// // Bad ids are refused before any request is made.
+/// assert!(matches!(client.sync_user("ann lee").await, Err(PingError::InvalidUserId(_))));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PingClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+pub(super) struct Inner {
+    pub(super) network: Network,
+    /// Scheme, authority and path prefix, without a trailing slash.
+    pub(super) base_url: String,
+    pub(super) token_in_query: bool,
+    pub(super) retry: RetryPolicy,
+    pub(super) request_timeout: Duration,
+    /// The TLS setup can only fail if the ring provider lacks the default protocol
+    /// versions; the error is kept and reported by every call rather than panicking in `new`.
+    pub(super) http: Result<HttpClient, rustls::Error>,
+}
+
+impl PingClient {
+    /// A client for `network`, talking to `https://{short name}.quill.fyre.co` with the
+    /// default [`RetryPolicy`], a [`DEFAULT_REQUEST_TIMEOUT`] per attempt, and the token in
+    /// the form body.
+    ///
+    /// TLS uses rustls with the ring provider and the Mozilla roots of `webpki-roots`; plain
+    /// `http://` base URLs (tests, the emulator) work too.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::{Network, PingClient};
+    ///
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// assert_eq!(client.base_url_str(), "https://labs.quill.fyre.co");
+    /// # Ok::<(), tower_livefyre::NetworkError>(())
+    /// ```
+    #[must_use]
+    pub fn new(network: Network) -> Self {
+        let base_url = format!("https://{}.quill.fyre.co", network.short_name());
+        Self {
+            inner: Arc::new(Inner {
+                network,
+                base_url,
+                token_in_query: false,
+                retry: RetryPolicy::default(),
+                request_timeout: DEFAULT_REQUEST_TIMEOUT,
+                http: http_client(),
+            }),
+        }
+    }
+
+    /// Sends requests to `url` instead of Livefyre's host: an absolute `http` or `https` URL,
+    /// optionally with a path prefix; a trailing slash is ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`PingError::InvalidBaseUrl`] for a relative URL, another scheme, credentials, a query
+    /// or a fragment.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::{Network, PingClient, PingError};
+    ///
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// let local = client.clone().base_url("http://localhost:3001/")?;
+    /// assert_eq!(local.base_url_str(), "http://localhost:3001");
+    /// assert!(matches!(client.base_url("localhost:3001"), Err(PingError::InvalidBaseUrl { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn base_url(mut self, url: impl AsRef<str>) -> Result<Self, PingError> {
+        let base_url = check_base_url(url.as_ref())?;
+        Arc::make_mut(&mut self.inner).base_url = base_url;
+        Ok(self)
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    #[must_use]
+    pub fn base_url_str(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// Where the token goes: `false` (the default) sends it in an
+    /// `application/x-www-form-urlencoded` body, as the Python, Node, Ruby and PHP libraries
+    /// did; `true` puts it, and the other parameters, in the query string with an empty body,
+    /// as the Java library and the documentation did.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::{Network, PingClient};
+    ///
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?).token_in_query(true);
+    /// # Ok::<(), tower_livefyre::NetworkError>(())
+    /// ```
+    #[must_use]
+    pub fn token_in_query(mut self, in_query: bool) -> Self {
+        Arc::make_mut(&mut self.inner).token_in_query = in_query;
+        self
+    }
+
+    /// Sets the retry policy; see [`PingClient`] for what is retried.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::{Network, PingClient, RetryPolicy};
+    ///
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?).retry(RetryPolicy::never());
+    /// # Ok::<(), tower_livefyre::NetworkError>(())
+    /// ```
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        Arc::make_mut(&mut self.inner).retry = policy;
+        self
+    }
+
+    /// Bounds each attempt, from sending the request until the response headers arrive
+    /// (default [`DEFAULT_REQUEST_TIMEOUT`]). Reading the (discarded) response body gets what
+    /// is left of it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_livefyre::{Network, PingClient};
+    ///
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)
+    ///     .request_timeout(Duration::from_secs(3));
+    /// # Ok::<(), tower_livefyre::NetworkError>(())
+    /// ```
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.inner).request_timeout = timeout;
+        self
+    }
+
+    /// Pings Livefyre: "the profile of `user_id` changed, pull it". Livefyre then pulls it
+    /// from the registered URL within minutes.
+    ///
+    /// Sends `POST {base}/api/v3_0/user/{user_id}/refresh` with `lftoken=<system token>`,
+    /// retrying as the [`RetryPolicy`] says. Any `2xx` answer is success.
+    ///
+    /// # Errors
+    ///
+    /// [`PingError::InvalidUserId`] (before any request) unless the id fully matches
+    /// `[A-Za-z0-9_.-]+`; otherwise the [`PingError`] of the last attempt.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use tower_livefyre::{Network, PingClient, PingError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?);
+    /// match client.sync_user("ann.lee").await {
+    ///     Ok(()) => {}
+    ///     Err(PingError::Forbidden) => eprintln!("check LIVEFYRE_NETWORK and its key"),
+    ///     Err(other) => eprintln!("ping failed after {} attempts: {other}", other.attempts()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn sync_user(&self, user_id: &str) -> Result<(), PingError> {
+        if !is_valid_user_id(user_id) {
+            return Err(PingError::InvalidUserId(user_id.to_owned()));
+        }
+        let token = self.inner.network.build_livefyre_token()?;
+        // Valid ids need no escaping; encoding anyway keeps the path right if the id rules
+        // ever widen.
+        let path = format!(
+            "/api/v3_0/user/{}/refresh",
+            utf8_percent_encode(user_id, PATH_SEGMENT)
+        );
+        let params = form_urlencoded::Serializer::new(String::new())
+            .append_pair("lftoken", &token)
+            .finish();
+        post(&self.inner, &path, params).await
+    }
+
+    /// Pings every id in `ids`, at most `concurrency` at a time (0 counts as 1), and returns
+    /// one `(id, outcome)` per input id, in input order.
+    ///
+    /// Each id gets the full [`sync_user`](Self::sync_user) treatment, retries included; an
+    /// invalid id gets [`PingError::InvalidUserId`] without a request and does not stop the
+    /// others.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use tower_livefyre::{Network, PingClient};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?);
+    /// let ids = vec!["ann.lee", "bob", "carol_1"];
+    /// for (id, outcome) in client.sync_users(ids, 16).await {
+    ///     if let Err(error) = outcome {
+    ///         eprintln!("{id}: {error}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn sync_users<I>(
+        &self,
+        ids: I,
+        concurrency: usize,
+    ) -> Vec<(String, Result<(), PingError>)>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        // `buffered` keeps input order and never holds more than `concurrency` pings in
+        // flight, so nothing is dropped or reordered.
+        futures_util::stream::iter(ids)
+            .map(|id| {
+                let id: String = id.into();
+                async move {
+                    let outcome = self.sync_user(&id).await;
+                    (id, outcome)
+                }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// Registers the URL template Livefyre pulls profiles from, like the official libraries'
+    /// `setUserSyncUrl`. Needed once per network (Studio can do the same).
+    ///
+    /// Sends `POST {base}/` with `actor_token=<system token>` and `pull_profile_url=<template>`.
+    /// Livefyre answered 204; any `2xx` is success.
+    ///
+    /// # Errors
+    ///
+    /// [`PingError::InvalidTemplate`] (before any request) unless the template contains the
+    /// literal `{id}` and is an absolute `http` or `https` URL once `{id}` is filled in;
+    /// otherwise the [`PingError`] of the last attempt.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::{Network, PingClient, PingError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?);
+    /// // Refused before any request: no `{id}`.
+    /// let refused = client.set_user_sync_url("https://example.com/pull").await;
+    /// assert!(matches!(refused, Err(PingError::InvalidTemplate { .. })));
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_user_sync_url(&self, template: &str) -> Result<(), PingError> {
+        check_template(template)?;
+        let token = self.inner.network.build_livefyre_token()?;
+        let params = form_urlencoded::Serializer::new(String::new())
+            .append_pair("actor_token", &token)
+            .append_pair("pull_profile_url", template)
+            .finish();
+        post(&self.inner, "/", params).await
+    }
+}
+
+impl fmt::Debug for PingClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PingClient")
+            .field("base_url", &self.inner.base_url)
+            .field("network", &self.inner.network.name())
+            .finish_non_exhaustive()
+    }
+}
