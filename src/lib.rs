@@ -62,6 +62,8 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, rust_2018_idioms)]
 
+#[cfg(feature = "emulator")]
+pub mod emulator;
 mod lftoken;
 mod network;
 mod profile;
