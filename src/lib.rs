@@ -64,6 +64,8 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, rust_2018_idioms)]
 
+#[cfg(feature = "emulator")]
+pub mod emulator;
 pub mod lftoken;
 mod network;
 #[cfg(feature = "ping")]

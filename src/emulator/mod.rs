@@ -1,0 +1,307 @@
+//! Livefyre on your laptop: the Livefyre side of Ping for Pull, for end-to-end tests and
+//! local development (feature `emulator`).
+//!
+//! An [`Emulator`] listens on a loopback port and answers like Livefyre's API host: it takes
+//! the registration of your pull URL template and your pings, queues the pulls, calls your
+//! pull endpoint with a fresh system token, and keeps what it got as the user's *remote
+//! profile*. Your test then asks it what happened.
+//!
+//! # HTTP API
+//!
+//! | request | answer |
+//! |---|---|
+//! | `POST /` with `actor_token` (a system token) and `pull_profile_url` (the template) | 204; 403 bad token; 400 template without `{id}` or not an absolute `http(s)` URL |
+//! | `POST /api/v3_0/user/{id}/refresh` (also `/api/v3.0/…`) with `lftoken` | 200 and a pull is queued; 403 bad token; 400 invalid id; **409** (text body) when no template is registered yet |
+//! | `GET /_emulator/profiles/{id}` | 200 `application/json`, the remote profile; 404 |
+//! | `GET /_emulator/pulls` | 200, a JSON array of [`PullRecord`]s, oldest first |
+//!
+//! Parameters may be in an `application/x-www-form-urlencoded` body or in the query string
+//! (Livefyre's own clients used both); the body is read as a form whatever its
+//! `Content-Type`. A token is valid when [`Network::validate_livefyre_token`] accepts it.
+//! Another method on these paths gets 405 with `Allow`, a body over 64 KiB gets 413, and
+//! any other path 404.
+//!
+//! # Pulls
+//!
+//! Each pull is `GET` on the template with `{id}` replaced by the percent-encoded id and
+//! `lftoken=<a new system token>` appended (with `&` if the template has a query, else `?`).
+//! Only `http://` templates can be pulled; an `https://` one is recorded as `connect_error`.
+//! A 200 whose body is a valid [`Profile`] for that id is stored; everything else is
+//! recorded with its [`PullOutcome`] and leaves the remote profile as it was.
+//!
+//! Pings for one id coalesce: while it waits in the queue more pings change nothing; while
+//! it is being pulled, a ping queues one more pull that starts after the current one. One id
+//! is never pulled twice at once, and the last pull always starts after the last ping, so
+//! the remote profile ends up with the newest data.
+//!
+//! # Example
+//!
+//! Your pull endpoint (here [`LftokenLayer`](crate::LftokenLayer) over a closure, served by
+//! hyper) is pinged through the emulator's HTTP API, exactly as in production:
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::time::Duration;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use hyper_util::client::legacy::Client;
+//! use hyper_util::rt::{TokioExecutor, TokioIo};
+//! use hyper_util::service::TowerToHyperService;
+//! use tower::{Layer, service_fn};
+//! use tower_livefyre::emulator::{Emulator, PullOutcome};
+//! use tower_livefyre::{LftokenLayer, Network, Profile};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let network = Network::new("labs.fyre.co", "network-key")?;
+//!
+//! // Your side: a pull endpoint that knows one user.
+//! let endpoint = LftokenLayer::new(network.clone()).layer(service_fn(|_req: Request<_>| async {
+//!     let profile = Profile::new("ann", "Ann Lee");
+//!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(serde_json::to_vec(&profile).unwrap()))))
+//! }));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let pull_addr = listener.local_addr()?;
+//! tokio::spawn(async move {
+//!     while let Ok((stream, _)) = listener.accept().await {
+//!         let service = TowerToHyperService::new(endpoint.clone());
+//!         tokio::spawn(hyper::server::conn::http1::Builder::new()
+//!             .serve_connection(TokioIo::new(stream), service));
+//!     }
+//! });
+//!
+//! // Livefyre's side.
+//! let emulator = Emulator::start(network.clone()).await?;
+//! let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+//! let post = |path: String, form: String| {
+//!     Request::post(format!("{}{path}", emulator.url()))
+//!         .header("content-type", "application/x-www-form-urlencoded")
+//!         .body(Full::new(Bytes::from(form)))
+//! };
+//! let token = network.build_livefyre_token()?;
+//! let template = format!("http://{pull_addr}/pull?id={{id}}");
+//! let form = form_urlencoded::Serializer::new(String::new())
+//!     .append_pair("actor_token", &token)
+//!     .append_pair("pull_profile_url", &template)
+//!     .finish();
+//! assert_eq!(client.request(post("/".into(), form)?).await?.status(), 204);
+//!
+//! let ping = post("/api/v3_0/user/ann/refresh".into(), format!("lftoken={token}"))?;
+//! assert_eq!(client.request(ping).await?.status(), 200);
+//!
+//! let record = emulator.wait_for_pull("ann", Duration::from_secs(5)).await?;
+//! assert_eq!(record.outcome, PullOutcome::Stored);
+//! assert_eq!(emulator.remote_profile("ann"), Some(Profile::new("ann", "Ann Lee")));
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::token::is_valid_user_id;
+use crate::{Network, Profile};
+
+mod builder;
+mod error;
+mod params;
+mod pull;
+mod queue;
+mod record;
+mod server;
+mod store;
+mod template;
+
+pub use builder::{DEFAULT_MAX_BODY_BYTES, DEFAULT_PULL_TIMEOUT, DEFAULT_WORKERS, EmulatorBuilder};
+pub use error::EmulatorError;
+pub use record::{PullOutcome, PullRecord};
+
+use store::State;
+
+/// How long [`Emulator::shutdown`] lets pulls and connections in progress finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// A running Livefyre emulator; see the [module documentation](self) for its HTTP API.
+///
+/// Dropping it aborts its tasks; [`shutdown`](Self::shutdown) stops it gracefully.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_livefyre::Network;
+/// use tower_livefyre::emulator::{Emulator, PullOutcome};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let emulator = Emulator::start(Network::new("labs.fyre.co", "network-key")?).await?;
+/// assert!(emulator.url().starts_with("http://127.0.0.1:"));
+/// assert_eq!(emulator.pull_url_template(), None);
+///
+/// // A port that was just free: the pull cannot connect.
+/// let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+/// emulator.set_pull_url_template(format!("http://{closed}/pull?id={{id}}"))?;
+/// emulator.request_pull("ann")?;
+/// let record = emulator.wait_for_pull("ann", Duration::from_secs(5)).await?;
+/// assert_eq!(record.outcome, PullOutcome::ConnectError);
+/// assert_eq!(emulator.remote_profile("ann"), None);
+/// assert_eq!(emulator.pull_log(), vec![record]);
+/// emulator.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct Emulator {
+    local_addr: SocketAddr,
+    state: Arc<State>,
+    shutdown: watch::Sender<bool>,
+    /// The accept loop and the workers; dropping the set aborts them.
+    tasks: JoinSet<()>,
+}
+
+impl Emulator {
+    /// A builder to configure where the emulator listens and how it pulls.
+    pub fn builder(network: Network) -> EmulatorBuilder {
+        EmulatorBuilder::new(network)
+    }
+
+    /// Starts an emulator with the defaults of [`EmulatorBuilder`] (a free loopback port).
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::Bind`] when no socket can be opened.
+    pub async fn start(network: Network) -> Result<Self, EmulatorError> {
+        Self::builder(network).start().await
+    }
+
+    /// The base URL, for example `http://127.0.0.1:40123` (no trailing slash).
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The address it listens on.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The pull URL template registered last, if any.
+    #[must_use]
+    pub fn pull_url_template(&self) -> Option<String> {
+        self.state.template()
+    }
+
+    /// Registers the pull URL template directly, as `POST /` does.
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::InvalidTemplate`] unless it contains `{id}` and is an absolute
+    /// http(s) URL.
+    pub fn set_pull_url_template(&self, template: impl Into<String>) -> Result<(), EmulatorError> {
+        let template = template.into();
+        template::check(&template).map_err(EmulatorError::InvalidTemplate)?;
+        self.state.set_template(template);
+        Ok(())
+    }
+
+    /// Queues a pull of `id` as an accepted ping does (Livefyre also pulled on its own,
+    /// the first time it met an unknown user).
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::InvalidUserId`], [`EmulatorError::NoPullUrl`] before a template is
+    /// registered, [`EmulatorError::QueueFull`].
+    pub fn request_pull(&self, id: &str) -> Result<(), EmulatorError> {
+        if !is_valid_user_id(id) {
+            return Err(EmulatorError::InvalidUserId(id.to_owned()));
+        }
+        if self.state.template().is_none() {
+            return Err(EmulatorError::NoPullUrl);
+        }
+        self.state
+            .request_pull(id)
+            .map_err(|_full| EmulatorError::QueueFull)
+    }
+
+    /// The remote profile of `id`: what the last `stored` pull returned.
+    #[must_use]
+    pub fn remote_profile(&self, id: &str) -> Option<Profile> {
+        self.state.profile(id)
+    }
+
+    /// Every completed pull attempt, oldest first (the last 10,000).
+    #[must_use]
+    pub fn pull_log(&self) -> Vec<PullRecord> {
+        self.state.log()
+    }
+
+    /// Waits for the pull of `id` that answers every ping accepted before this call, and
+    /// returns its record (whatever the outcome).
+    ///
+    /// Precisely: it returns the latest completed pull of `id` that *started* after the
+    /// last ping (or [`request_pull`](Self::request_pull)) of `id` accepted before the call.
+    /// If that pull already completed, it returns at once, so a fast pull is never missed.
+    /// With no ping of `id` yet, any completed pull of `id` will do.
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::Timeout`] when no such pull completes within `timeout`.
+    pub async fn wait_for_pull(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<PullRecord, EmulatorError> {
+        // Subscribe before reading the state, so a completion in between is not missed.
+        let mut completed = self.state.completed.subscribe();
+        let requested = self.state.requested(id);
+        let wait = async {
+            loop {
+                if let Some(record) = self.state.last_covering(id, requested) {
+                    return record;
+                }
+                if completed.changed().await.is_err() {
+                    // The sender lives in `self.state`; this cannot happen while `self` does.
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_elapsed| EmulatorError::Timeout {
+                id: id.to_owned(),
+                timeout,
+            })
+    }
+
+    /// Stops the emulator: the port is closed at once, no new pull starts, and pulls and
+    /// requests in progress get a short grace (1 s) before they are cancelled. Returns when
+    /// every task has ended. Pulls still waiting in the queue are dropped.
+    pub async fn shutdown(mut self) {
+        self.shutdown.send_replace(true);
+        let tasks = &mut self.tasks;
+        let joined = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(SHUTDOWN_GRACE, joined).await.is_err() {
+            self.tasks.shutdown().await;
+        }
+    }
+}
+
+/// Resolves once shutdown is signalled, or the emulator is gone. Returns nothing, so no
+/// (non-`Send`) borrow of the channel's value is held by the caller.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
