@@ -4,8 +4,7 @@
 mod common;
 
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use common::*;
@@ -247,57 +246,6 @@ async fn any_request_body_type_works() {
         service.oneshot(request).await.unwrap().status(),
         StatusCode::OK
     );
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn nothing_logs_the_token_or_the_key() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let token = valid_token();
-    let wrong_key = forge(HEADER, &claims_expiring("4102444800"), "wrong");
-    let service = gate(LftokenLayer::new(network()));
-    for uri in [
-        format!("/p?lftoken={token}"),
-        format!("/p?lftoken={wrong_key}"),
-        format!("/p?lftoken={token}&lftoken={token}"),
-        format!("/p?lftoken={}x", &token[..token.len() - 1]),
-        "/p".to_owned(),
-    ] {
-        service.clone().oneshot(get(&uri)).await.unwrap();
-    }
-
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("lftoken refused"),
-        "the subscriber saw nothing: {logs}"
-    );
-    assert!(logs.contains("token signature does not match"), "{logs}");
-    for secret in [KEY, token.as_str(), wrong_key.as_str()]
-        .into_iter()
-        .chain(token.split('.'))
-        .chain(wrong_key.split('.'))
-    {
-        assert!(!logs.contains(secret), "a secret reached the logs: {logs}");
-    }
 }
 
 #[test]
