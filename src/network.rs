@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
@@ -37,7 +38,7 @@ struct Inner {
     name: String,
     signing_key: EncodingKey,
     /// The current key first, then previous keys in the order they were added.
-    verifying_keys: Vec<DecodingKey>,
+    verifying_keys: Vec<VerifyingKey>,
 }
 
 /// Why a [`Network`] could not be built.
@@ -83,7 +84,7 @@ impl Network {
             inner: Arc::new(Inner {
                 name,
                 signing_key: EncodingKey::from_secret(key),
-                verifying_keys: vec![DecodingKey::from_secret(key)],
+                verifying_keys: vec![VerifyingKey::new(key)],
             }),
         })
     }
@@ -113,7 +114,7 @@ impl Network {
         let key = non_empty_key(key.as_ref())?;
         Arc::make_mut(&mut self.inner)
             .verifying_keys
-            .push(DecodingKey::from_secret(key));
+            .push(VerifyingKey::new(key));
         Ok(self)
     }
 
@@ -138,7 +139,7 @@ impl Network {
         &self.inner.signing_key
     }
 
-    pub(crate) fn verifying_keys(&self) -> &[DecodingKey] {
+    pub(crate) fn verifying_keys(&self) -> &[VerifyingKey] {
         &self.inner.verifying_keys
     }
 }
@@ -149,6 +150,24 @@ impl fmt::Debug for Network {
             .field("name", &self.inner.name)
             .field("keys", &self.inner.verifying_keys.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// A key tokens are checked against, with an id unique in the process so that prepared
+/// verifiers can be cached per thread without ever mixing up two keys.
+#[derive(Clone)]
+pub(crate) struct VerifyingKey {
+    pub(crate) id: u64,
+    pub(crate) key: DecodingKey,
+}
+
+impl VerifyingKey {
+    fn new(key: &[u8]) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            key: DecodingKey::from_secret(key),
+        }
     }
 }
 

@@ -6,17 +6,20 @@
 //! sends as `lftoken` on every pull, and what the ping client sends to Livefyre.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::crypto::JwtVerifier;
 use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
-use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::Network;
+use crate::network::VerifyingKey;
 
 /// Lifetime of [`Network::build_livefyre_token`]: 24 hours, as in every official library.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(86_400);
@@ -385,7 +388,7 @@ pub(crate) fn validate(
 }
 
 fn verify_signature(
-    keys: &[DecodingKey],
+    keys: &[VerifyingKey],
     signed: &[u8],
     signature_b64: &str,
 ) -> Result<(), TokenError> {
@@ -396,17 +399,48 @@ fn verify_signature(
     }
     // jsonwebtoken's verifier takes the signature as a Vec.
     let signature = signature.to_vec();
-    let verified = keys.iter().any(|key| {
-        // The RustCrypto provider directly: see `build_user_auth_token_at`. Its HMAC verifier
-        // compares in constant time.
-        (DEFAULT_PROVIDER.verifier_factory)(&Algorithm::HS256, key)
-            .is_ok_and(|verifier| verifier.verify(signed, &signature).is_ok())
-    });
+    let verified = keys
+        .iter()
+        .any(|key| with_verifier(key, |verifier| verifier.verify(signed, &signature).is_ok()));
     if verified {
         Ok(())
     } else {
         Err(TokenError::BadSignature)
     }
+}
+
+/// How many prepared verifiers each thread keeps.
+const CACHED_VERIFIERS: usize = 8;
+
+thread_local! {
+    /// Prepared HMAC verifiers of the keys this thread used last, most recent first.
+    /// Preparing one hashes the key into the HMAC state (two SHA-256 blocks, a quarter of a
+    /// validation), and jsonwebtoken's verifier is neither `Send` nor `Sync`, so it cannot
+    /// live in the shared `Network`: each thread keeps its own.
+    static VERIFIERS: RefCell<Vec<(u64, Box<dyn JwtVerifier>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with the prepared HS256 verifier of `key`; `false` if none can be made.
+fn with_verifier(key: &VerifyingKey, f: impl FnOnce(&dyn JwtVerifier) -> bool) -> bool {
+    VERIFIERS.with_borrow_mut(|cache| {
+        let position = match cache.iter().position(|(id, _)| *id == key.id) {
+            Some(position) => position,
+            None => {
+                // The RustCrypto provider directly: see `build_user_auth_token_at`. Its HMAC
+                // verifier compares in constant time.
+                let Ok(verifier) = (DEFAULT_PROVIDER.verifier_factory)(&Algorithm::HS256, &key.key)
+                else {
+                    return false;
+                };
+                cache.truncate(CACHED_VERIFIERS - 1);
+                cache.push((key.id, verifier));
+                cache.len() - 1
+            }
+        };
+        // Most recent first, so the least recently used key is the one truncated.
+        cache[..=position].rotate_right(1);
+        f(cache[0].1.as_ref())
+    })
 }
 
 /// Parses a JSON object; serde would also accept an array for a struct, which no JWT has.

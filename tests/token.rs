@@ -634,3 +634,34 @@ fn errors_and_debug_never_show_keys_or_tokens() {
         }
     }
 }
+
+#[test]
+fn many_networks_on_one_thread_never_mix_up_keys() {
+    // More networks than the per-thread verifier cache holds, used in turns.
+    let networks: Vec<Network> = (0..20)
+        .map(|n| Network::new(NETWORK, format!("key-{n}")).unwrap())
+        .collect();
+    let tokens: Vec<String> = networks
+        .iter()
+        .map(|n| n.build_livefyre_token().unwrap())
+        .collect();
+    for round in 0..3 {
+        for (n, network) in networks.iter().enumerate() {
+            assert!(
+                network.validate_livefyre_token(&tokens[n]).is_ok(),
+                "round {round} network {n}"
+            );
+            let other = &tokens[(n + 1 + round) % tokens.len()];
+            assert_eq!(
+                network.validate_livefyre_token(other),
+                Err(TokenError::BadSignature)
+            );
+        }
+    }
+    // A network rebuilt with the same name but another key is a different network.
+    let again = Network::new(NETWORK, "key-0-rotated").unwrap();
+    assert_eq!(
+        again.validate_livefyre_token(&tokens[0]),
+        Err(TokenError::BadSignature)
+    );
+}

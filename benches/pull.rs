@@ -1,0 +1,79 @@
+//! The whole tower stack per request, no network: gate + `PullService` + in-memory source,
+//! for a valid token (200) and a forged one (403); and profile serialization.
+//! Run with `cargo bench --bench pull`.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::{Request, StatusCode};
+use tower::{Service, ServiceExt};
+use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile, pull_endpoint};
+
+fn profile() -> Profile {
+    Profile::new("ann.lee", "Ann Lee")
+        .with_name(Name::new().with_first("Ann").with_last("Lee"))
+        .with_email("ann.lee@example.com")
+        .with_image_url("https://example.com/avatars/ann.lee.png")
+        .with_profile_url("https://example.com/users/ann.lee")
+        .with_tags(["staff", "early_adopter"])
+        .with_email_notifications(
+            EmailNotifications::new()
+                .with_replies(Frequency::Immediately)
+                .with_comments(Frequency::Often),
+        )
+}
+
+fn stack(c: &mut Criterion) {
+    let network = Network::new("labs.fyre.co", "labs-network-key-for-benchmarks").unwrap();
+    let users = HashMap::from([("ann.lee".to_owned(), profile())]);
+    let endpoint = pull_endpoint(network.clone(), users);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let valid = format!(
+        "/livefyre/pull?id=ann.lee&lftoken={}",
+        network.build_livefyre_token().unwrap()
+    );
+    let forged = format!(
+        "/livefyre/pull?id=ann.lee&lftoken={}",
+        Network::new("labs.fyre.co", "another-key")
+            .unwrap()
+            .build_livefyre_token()
+            .unwrap()
+    );
+
+    let mut group = c.benchmark_group("stack");
+    for (name, uri, status) in [
+        ("accept", valid, StatusCode::OK),
+        ("reject", forged, StatusCode::FORBIDDEN),
+    ] {
+        let mut service = endpoint.clone();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let request = Request::get(black_box(uri.as_str())).body(()).unwrap();
+                let response = runtime.block_on(async {
+                    ServiceExt::<Request<()>>::ready(&mut service)
+                        .await
+                        .unwrap();
+                    service.call(request).await.unwrap()
+                });
+                assert_eq!(response.status(), status);
+                response
+            })
+        });
+    }
+    group.finish();
+
+    let profile = profile();
+    c.bench_function("profile/serialize", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&profile)).unwrap())
+    });
+    c.bench_function("profile/validate", |b| {
+        b.iter(|| black_box(&profile).validate().unwrap())
+    });
+}
+
+criterion_group!(benches, stack);
+criterion_main!(benches);

@@ -1,0 +1,76 @@
+//! The target of `scripts/load.sh`: one hyper HTTP/1.1 server, two handlers.
+//!
+//! `cargo run --release --example load_server -- bare` answers every request with the demo
+//! profile's JSON, no checks: the floor. `… -- pull` serves the same profile through
+//! `pull_endpoint` (token gate + `PullService` over an in-memory map). Both use the same
+//! accept loop and connection settings, so the difference is the crate's per-request work.
+//!
+//! Environment: `LISTEN_ADDR` (default `127.0.0.1:3100`), `LIVEFYRE_NETWORK`,
+//! `LIVEFYRE_NETWORK_KEY` (as the other examples).
+
+mod support;
+
+use std::convert::Infallible;
+use std::error::Error;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::service_fn;
+use tower_livefyre::pull_endpoint;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    let (network, _) = support::network_from_env()?;
+    let profiles = support::demo_profiles();
+    let listener = TcpListener::bind(support::listen_addr("127.0.0.1:3100")?).await?;
+
+    match mode.as_str() {
+        "bare" => {
+            let json = Bytes::from(serde_json::to_vec(&profiles["ann.lee"])?);
+            let bare = service_fn(move |_: Request<Incoming>| {
+                let mut response = Response::new(Full::new(json.clone()));
+                let headers = response.headers_mut();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                std::future::ready(Ok::<_, Infallible>(response))
+            });
+            serve(listener, bare).await
+        }
+        "pull" => serve(listener, pull_endpoint(network, profiles)).await,
+        other => Err(format!("usage: load_server bare|pull (got {other:?})").into()),
+    }
+}
+
+async fn serve<S>(listener: TcpListener, service: S) -> Result<(), Box<dyn Error>>
+where
+    S: tower::Service<Request<Incoming>, Response = Response<Full<Bytes>>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    println!("listening on http://{}", listener.local_addr()?);
+    let shutdown = support::shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            () = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
