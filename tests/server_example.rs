@@ -1,0 +1,535 @@
+//! `examples/server.rs` over real HTTP: the example runs as a child process
+//! (`cargo run --example server`), seeded through `PROFILES_SEED` into a fresh SQLite file,
+//! and every row of the behaviour table is checked on the wire.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+use tower_livefyre::Profile;
+
+/// The first run may have to build the example (sqlx, axum, a bundled SQLite).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!(
+            "tower-livefyre-server-{tag}-{}-{n}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    fn database_url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.join("users.db").display())
+    }
+
+    fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The running example. Dropping it kills and reaps the process, on every path.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Pipes `reader` into `sink` line by line on a thread, forwarding each line to `lines`.
+fn collect(
+    reader: impl Read + Send + 'static,
+    sink: Arc<Mutex<String>>,
+    lines: Option<mpsc::Sender<String>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            let mut all = sink.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+            drop(all);
+            if let Some(lines) = &lines {
+                let _ = lines.send(line);
+            }
+        }
+    });
+}
+
+/// `cargo run --example server` with exactly `env` for the example's variables.
+fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(["run", "--quiet", "--example", "server", "--manifest-path"]);
+    command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+    // Build with the features this test was built with, so the library is not rebuilt.
+    let features: Vec<&str> = [
+        ("ping", cfg!(feature = "ping")),
+        ("emulator", cfg!(feature = "emulator")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    command.arg("--no-default-features");
+    if !features.is_empty() {
+        command.arg("--features").arg(features.join(","));
+    }
+    for name in [
+        "LIVEFYRE_NETWORK",
+        "LIVEFYRE_NETWORK_KEY",
+        "LISTEN_ADDR",
+        "DATABASE_URL",
+        "PROFILES_SEED",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", dir.database_url())
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .current_dir(&dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("cannot run cargo");
+    let (stdout, stderr) = (Arc::default(), Arc::default());
+    let (sender, lines) = mpsc::channel();
+    collect(
+        child.stdout.take().unwrap(),
+        Arc::clone(&stdout),
+        Some(sender),
+    );
+    collect(child.stderr.take().unwrap(), Arc::clone(&stderr), None);
+    Server {
+        child,
+        lines,
+        stdout,
+        stderr,
+    }
+}
+
+impl Server {
+    /// Waits for `listening on http://ADDR` and returns `ADDR`.
+    fn wait_until_listening(&self) -> String {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(addr) = line.strip_prefix("listening on http://") {
+                        return addr.to_owned();
+                    }
+                }
+                Err(error) => panic!(
+                    "no `listening on` line ({error:?}); stderr:\n{}",
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// Waits for the process to exit by itself.
+    fn wait_for_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[cfg(unix)]
+    fn terminate(&mut self) -> ExitStatus {
+        // `cargo run` execs the example on unix, so this pid is the server itself.
+        let kill = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(kill.unwrap().success());
+        self.wait_for_exit(Duration::from_secs(30))
+    }
+
+    fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+/// An HTTP/1.1 answer.
+struct Answer {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// One request on a fresh connection, written byte for byte (so `%FF` stays `%FF`).
+fn http(addr: &str, method: &str, target: &str) -> Answer {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no end of headers");
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: BTreeMap<String, String> = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').unwrap();
+            (name.to_ascii_lowercase(), value.trim().to_owned())
+        })
+        .collect();
+    assert!(!headers.contains_key("transfer-encoding"), "{headers:?}");
+    let body = raw[split + 4..].to_vec();
+    if method != "HEAD" {
+        let length: usize = headers["content-length"].parse().unwrap();
+        assert_eq!(body.len(), length);
+    }
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Every field of the profile set, with text that breaks naive SQL and JSON handling.
+fn full_profile() -> Value {
+    json!({
+        "id": "full",
+        "display_name": "Zoë 山田 🎉",
+        "name": {"formatted": "Zoë Q. 山田", "first": "Zoë", "middle": "Q.", "last": "山田"},
+        "email": "zoe@example.com",
+        "image_url": "https://img.example.com/zoe.png",
+        "profile_url": "https://example.com/users/full",
+        "settings_url": "https://example.com/settings",
+        "tags": ["staff", "beta_testers"],
+        "autofollow_conversations": false,
+        "email_notifications": {
+            "comments": "immediately", "replies": "often", "likes": "never",
+            "moderator_comments": "often", "moderator_flags": "immediately"
+        },
+        "location": "Zürich; DROP TABLE users; --",
+        "bio": "line1\nline2 \"double\" 'single' \\ back\\slash\ttab 🎉",
+        "nickname": "zo'e",
+        "websites": ["https://zoe.example.com", "http://blog.example.org/zoe?x=1&y=2"],
+        "display_rules": {
+            "bio": true, "location": false, "gender": true,
+            "name": false, "image": true, "remote_profile_url": false
+        },
+        "moderator": true,
+        "gravatar_disabled": false
+    })
+}
+
+fn seed() -> Value {
+    json!([
+        full_profile(),
+        {"id": "min", "display_name": "Min"},
+        // The lenient spellings of the docs' example: stored and served back canonical.
+        {"id": "lenient", "display_name": "Len", "moderator": "true", "autofollow_conversations": "",
+         "tags": [], "email_notifications": {"likes": ""}},
+    ])
+}
+
+fn token_expiring(expires: &str) -> String {
+    forge(HEADER, &claims_expiring(expires), KEY)
+}
+
+#[test]
+fn every_row_of_the_behaviour_table_over_http() {
+    let dir = TempDir::new("table");
+    let seed_path = dir.write("seed.json", &seed().to_string());
+    let mut server = spawn(
+        &dir,
+        &[
+            ("LIVEFYRE_NETWORK", NETWORK),
+            ("LIVEFYRE_NETWORK_KEY", KEY),
+            ("PROFILES_SEED", seed_path.to_str().unwrap()),
+        ],
+    );
+    let addr = server.wait_until_listening();
+    let token = valid_token();
+    let pull = |query: &str| http(&addr, "GET", &format!("/livefyre/pull?{query}"));
+
+    let wrong_domain = forge(
+        HEADER,
+        &claims_expiring("4102444800").replace(NETWORK, "other.fyre.co"),
+        KEY,
+    );
+    let not_system = forge(
+        HEADER,
+        &claims_expiring("4102444800").replace("\"system\"", "\"ann\""),
+        KEY,
+    );
+    let alg_none = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none"}"#),
+        b64(claims_expiring("4102444800"))
+    );
+    let forbidden = [
+        ("missing", "id=full".to_owned()),
+        ("empty", "id=full&lftoken=".to_owned()),
+        (
+            "duplicated",
+            format!("id=full&lftoken={token}&lftoken={token}"),
+        ),
+        ("non-UTF-8", "id=full&lftoken=%FF".to_owned()),
+        (
+            "5000 bytes",
+            format!("id=full&lftoken={}", "a".repeat(5000)),
+        ),
+        (
+            "bad signature",
+            format!(
+                "id=full&lftoken={}",
+                forge(HEADER, &claims_expiring("4102444800"), "wrong")
+            ),
+        ),
+        (
+            "expired",
+            format!("id=full&lftoken={}", token_expiring("1000000000")),
+        ),
+        ("wrong domain", format!("id=full&lftoken={wrong_domain}")),
+        ("not system", format!("id=full&lftoken={not_system}")),
+        ("alg none", format!("id=full&lftoken={alg_none}")),
+        ("malformed", "id=full&lftoken=x.y.z".to_owned()),
+    ];
+    for (case, query) in &forbidden {
+        let answer = pull(query);
+        assert_eq!(answer.status, 403, "{case}");
+        assert!(answer.body.is_empty(), "{case}");
+    }
+
+    let post = http(
+        &addr,
+        "POST",
+        &format!("/livefyre/pull?id=full&lftoken={token}"),
+    );
+    assert_eq!(post.status, 405);
+    assert_eq!(post.headers["allow"], "GET, HEAD");
+    assert!(post.body.is_empty());
+    assert_eq!(
+        http(&addr, "POST", "/livefyre/pull?id=full").status,
+        403,
+        "the gate comes first"
+    );
+
+    for (case, query) in [
+        ("missing id", format!("lftoken={token}")),
+        ("empty id", format!("id=&lftoken={token}")),
+        ("duplicated id", format!("id=full&id=min&lftoken={token}")),
+        (
+            "SQL in the id",
+            format!("id=x%27%20OR%20%271%27%3D%271&lftoken={token}"),
+        ),
+    ] {
+        let answer = pull(&query);
+        assert_eq!(answer.status, 400, "{case}");
+        assert!(answer.body.is_empty(), "{case}");
+    }
+    let unknown = pull(&format!("id=nobody&lftoken={token}"));
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.is_empty());
+    assert_eq!(
+        http(&addr, "GET", &format!("/elsewhere?id=full&lftoken={token}")).status,
+        404
+    );
+
+    let found = pull(&format!(
+        "id=full&lftoken={}",
+        token_expiring("4102444800.5")
+    ));
+    assert_eq!(found.status, 200, "{}", server.stderr());
+    assert_eq!(found.headers["content-type"], "application/json");
+    assert_eq!(found.headers["cache-control"], "no-store");
+    let served: Value = serde_json::from_slice(&found.body).unwrap();
+    assert_eq!(served, full_profile(), "every key and value, nothing more");
+    let expected: Profile = serde_json::from_value(full_profile()).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Profile>(&found.body).unwrap(),
+        expected
+    );
+
+    let head = http(
+        &addr,
+        "HEAD",
+        &format!("/livefyre/pull?id=full&lftoken={token}"),
+    );
+    assert_eq!((head.status, head.body.len()), (200, 0));
+
+    let min = pull(&format!("id=min&lftoken={token}"));
+    assert_eq!(min.status, 200);
+    assert_eq!(
+        String::from_utf8(min.body).unwrap(),
+        r#"{"id":"min","display_name":"Min"}"#
+    );
+    let lenient = pull(&format!("id=lenient&lftoken={token}"));
+    assert_eq!(
+        String::from_utf8(lenient.body).unwrap(),
+        r#"{"id":"lenient","display_name":"Len","tags":[],"moderator":true}"#
+    );
+
+    // With a real key no token is printed, and neither the key nor a token is logged.
+    let (stdout, stderr) = (server.stdout(), server.stderr());
+    assert!(
+        !stdout.contains("lftoken=") && !stdout.contains(KEY),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains("WARNING") && !stderr.contains(KEY),
+        "{stderr}"
+    );
+    for part in token.split('.') {
+        assert!(
+            !stdout.contains(part) && !stderr.contains(part),
+            "{stdout}{stderr}"
+        );
+    }
+
+    #[cfg(unix)]
+    {
+        let status = server.terminate();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "SIGTERM is a clean exit; stderr:\n{}",
+            server.stderr()
+        );
+    }
+}
+
+#[test]
+fn demo_mode_warns_and_prints_a_curl_line_that_works() {
+    let dir = TempDir::new("demo");
+    let mut server = spawn(&dir, &[]);
+    let addr = server.wait_until_listening();
+    let stdout = server.stdout();
+    let curl = stdout
+        .lines()
+        .find(|line| line.contains("curl"))
+        .expect(&stdout);
+    let url = curl.split('\'').nth(1).expect(curl);
+    assert!(
+        url.starts_with(&format!("http://{addr}/livefyre/pull?id=ann.lee&lftoken=")),
+        "{url}"
+    );
+    assert!(server.stderr().contains("WARNING"), "{}", server.stderr());
+
+    let target = &url[url.find("/livefyre").unwrap()..];
+    let answer = http(&addr, "GET", target);
+    assert_eq!(answer.status, 200, "{}", server.stderr());
+    let profile: Profile = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(
+        (profile.id.as_str(), profile.display_name.as_str()),
+        ("ann.lee", "Ann Lee")
+    );
+    for id in ["bob", "carla_m"] {
+        let target = target.replace("id=ann.lee", &format!("id={id}"));
+        assert_eq!(http(&addr, "GET", &target).status, 200, "{id}");
+    }
+    let bob = http(&addr, "GET", &target.replace("id=ann.lee", "id=bob"));
+    assert_eq!(
+        String::from_utf8(bob.body).unwrap(),
+        r#"{"id":"bob","display_name":"Bob"}"#
+    );
+
+    #[cfg(unix)]
+    assert_eq!(server.terminate().code(), Some(0), "{}", server.stderr());
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error_and_exit_code_1() {
+    let dir = TempDir::new("bad");
+    let not_json = dir.write("not-json.json", "[{\"id\": ");
+    let bad_tag = dir.write(
+        "bad-tag.json",
+        r#"[{"id":"ann","display_name":"Ann","tags":["no spaces"]}]"#,
+    );
+    let missing = dir.0.join("missing.json");
+    let cases = [
+        (
+            vec![("PROFILES_SEED", not_json.to_str().unwrap())],
+            "not a JSON array of profiles",
+        ),
+        (
+            vec![("PROFILES_SEED", bad_tag.to_str().unwrap())],
+            "tags[0]",
+        ),
+        (
+            vec![("PROFILES_SEED", missing.to_str().unwrap())],
+            "cannot read",
+        ),
+        (vec![("LIVEFYRE_NETWORK_KEY", "")], "key is empty"),
+        (vec![("LISTEN_ADDR", "not an address")], "LISTEN_ADDR"),
+    ];
+    for (env, message) in cases {
+        let mut server = spawn(&dir, &env);
+        let status = server.wait_for_exit(STARTUP_TIMEOUT);
+        let stderr = server.stderr();
+        assert_eq!(status.code(), Some(1), "{env:?}: {stderr}");
+        assert!(
+            stderr.contains("error: ") && stderr.contains(message),
+            "{env:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{env:?}: {stderr}");
+        assert!(!server.stdout().contains("listening on"), "{env:?}");
+    }
+}
