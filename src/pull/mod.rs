@@ -1,6 +1,6 @@
 //! The pull endpoint: [`PullService`] answers Livefyre's pull with a profile from your
-//! [`ProfileSource`](crate::ProfileSource); [`pull_endpoint`] puts the
-//! [`LftokenLayer`](crate::LftokenLayer) gate in front of it.
+//! [`ProfileSource`]; [`pull_endpoint`] puts the
+//! [`LftokenLayer`] gate in front of it.
 
 mod future;
 mod id;
