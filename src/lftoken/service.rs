@@ -99,10 +99,7 @@ where
 /// Removes every `lftoken` pair from the URI's query.
 fn strip_token(uri: &mut Uri) {
     let Some(query) = uri.query() else { return };
-    let path_and_query = match query::without(query, LFTOKEN) {
-        Some(rest) => format!("{}?{rest}", uri.path()),
-        None => uri.path().to_owned(),
-    };
+    let path_and_query = query::path_and_query_without(uri.path(), query, LFTOKEN);
     let mut parts = uri.clone().into_parts();
     // Removing whole pairs from a valid query leaves a valid one, so this always succeeds.
     parts.path_and_query = PathAndQuery::try_from(path_and_query).ok();

@@ -199,10 +199,11 @@ async fn lookup<S: ProfileSource>(
 
 fn profile_response(profile: &Profile) -> Response<Full<Bytes>> {
     // A profile is strings, booleans and enums: serializing it does not fail in practice.
-    let json = match serde_json::to_vec(profile) {
-        Ok(json) => json,
-        Err(error) => return refuse(PullRejection::SourceFailed(Arc::new(error.into()))),
-    };
+    // Room for a typical profile up front, rather than growing from serde_json's 128 bytes.
+    let mut json = Vec::with_capacity(512);
+    if let Err(error) = serde_json::to_writer(&mut json, profile) {
+        return refuse(PullRejection::SourceFailed(Arc::new(error.into())));
+    }
     let mut response = Response::new(Full::new(Bytes::from(json)));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
