@@ -3,6 +3,9 @@
 #
 #   scripts/load.sh           valid tokens: bare, pull, bare, pull, ... then the ratio
 #   scripts/load.sh reject    invalid tokens through pull_endpoint (the 403 path) vs valid
+#   scripts/load.sh soak      pull_endpoint under load for SOAK seconds (default 30) in
+#                             three equal parts, valid and forged tokens mixed; prints the
+#                             server's RSS before, and after each part
 #
 # Environment: DURATION (seconds per run, default 10), ROUNDS (pairs, default 2),
 # CONNECTIONS (default 64), THREADS (wrk threads, default 1), PORT (default 3100).
@@ -93,10 +96,31 @@ to_ms() {
     else { print v } }'
 }
 
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+if [ "$MODE" = soak ]; then
+  SOAK="${SOAK:-30}"
+  part=$(( (SOAK + 2) / 3 ))
+  start_server pull
+  url="http://${ADDR}/livefyre/pull?id=ann.lee&lftoken="
+  echo "machine: $(nproc) cores, $(uname -sr); soak ${SOAK}s; $(date -u +%FT%TZ)"
+  echo "rss_kib start $(rss_kib "$SERVER_PID")"
+  for i in 1 2 3; do
+    # Half the connections with a valid token, half with a forged one, at the same time.
+    timeout $((part + 30)) wrk -t1 -c32 -d"${part}s" "${url}${VALID}" >/dev/null &
+    valid_pid=$!
+    timeout $((part + 30)) wrk -t1 -c32 -d"${part}s" "${url}${FORGED}" >/dev/null
+    wait "$valid_pid"
+    echo "rss_kib after $((i * part))s $(rss_kib "$SERVER_PID")"
+  done
+  stop_server
+  exit 0
+fi
+
 case "$MODE" in
   accept) A=(bare "$VALID" "bare"); B=(pull "$VALID" "pull");;
   reject) A=(pull "$VALID" "pull/accept"); B=(pull "$FORGED" "pull/reject");;
-  *) echo "usage: $0 [accept|reject]" >&2; exit 2;;
+  *) echo "usage: $0 [accept|reject|soak]" >&2; exit 2;;
 esac
 
 echo "machine: $(nproc) cores, $(uname -sr); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s; $(date -u +%FT%TZ)"
