@@ -23,6 +23,8 @@
 //! fresh system token; with your own key it prints no token at all. SIGINT or SIGTERM
 //! stops it cleanly. A panicking source answers 500 and the server keeps serving.
 
+mod support;
+
 use std::{any::Any, error::Error, io::Write, process::ExitCode};
 
 use axum::{Router, http::StatusCode, response::IntoResponse, response::Response};
@@ -30,13 +32,11 @@ use sqlx::AnyPool;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_livefyre::{
-    BoxError, DisplayRules, EmailNotifications, Frequency, Name, Network, Profile, ProfileSource,
+    BoxError, DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileSource,
     pull_endpoint,
 };
 use tracing_subscriber::EnvFilter;
 
-/// Public and therefore worthless: only for trying the example on your laptop.
-const DEMO_KEY: &str = "tower-livefyre-public-demo-key";
 const DEFAULT_DATABASE_URL: &str = "sqlite://tower-livefyre-demo.db?mode=rwc";
 
 /// A users table as an app would have it. NULL always means "not set". JSON arrays are TEXT
@@ -261,50 +261,18 @@ fn read_seed(path: &str) -> Result<Vec<Profile>, String> {
     Ok(profiles)
 }
 
-/// `Ok(None)` when unset; a set-but-empty value is used as is (an empty key is an error).
-fn env(name: &str) -> Result<Option<String>, String> {
-    match std::env::var(name) {
-        Ok(value) => Ok(Some(value)),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
-    }
-}
-
 /// 500 with an empty body, like every other failure of the endpoint.
 fn panic_response(_panic: Box<dyn Any + Send>) -> Response {
     tracing::error!("the profile source panicked; answered 500");
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => signal.recv().await,
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<Option<()>>();
-    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = terminate => {} }
-    tracing::info!("shutting down");
-}
-
 async fn run() -> Result<(), Box<dyn Error>> {
-    let name = env("LIVEFYRE_NETWORK")?.unwrap_or_else(|| "demo.fyre.co".to_owned());
-    let key = env("LIVEFYRE_NETWORK_KEY")?.unwrap_or_else(|| DEMO_KEY.to_owned());
-    let demo = key == DEMO_KEY;
-    if demo {
-        eprintln!("WARNING: LIVEFYRE_NETWORK_KEY: using the PUBLIC DEMO KEY, known to everyone.");
-        eprintln!(
-            "WARNING: anyone can forge pull tokens for it: set your own key outside your laptop."
-        );
-    }
-    let network = Network::new(name, key)
-        .map_err(|e| format!("LIVEFYRE_NETWORK / LIVEFYRE_NETWORK_KEY: {e}"))?;
-    let listen = env("LISTEN_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-    let database_url = env("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-    let seed = env("PROFILES_SEED")?
+    let (network, demo) = support::network_from_env()?;
+    let listen = support::var("LISTEN_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let database_url =
+        support::var("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let seed = support::var("PROFILES_SEED")?
         .map(|path| read_seed(&path))
         .transpose()?;
 
@@ -335,6 +303,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .await
         .map_err(|e| format!("LISTEN_ADDR={listen}: {e}"))?;
     let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
     if demo {
         let id: Option<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 1")
             .fetch_optional(&pool)
@@ -343,11 +312,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
         let token = network.build_livefyre_token()?;
         println!("try: curl -i 'http://{addr}/livefyre/pull?id={id}&lftoken={token}'");
     }
-    println!("listening on http://{addr}");
     std::io::stdout().flush()?;
 
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async {
+            support::shutdown_signal().await;
+            tracing::info!("shutting down");
+        })
         .await?;
     pool.close().await;
     Ok(())

@@ -1,5 +1,5 @@
-//! `examples/server.rs` over real HTTP: the example runs as a child process
-//! (`cargo run --example server`), seeded through `PROFILES_SEED` into a fresh SQLite file,
+//! `examples/server.rs` over real HTTP: the compiled example runs as a child process,
+//! seeded through `PROFILES_SEED` into a fresh SQLite file,
 //! and every row of the behaviour table is checked on the wire.
 
 mod common;
@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -18,8 +18,8 @@ use common::*;
 use serde_json::{Value, json};
 use tower_livefyre::Profile;
 
-/// The first run may have to build the example (sqlx, axum, a bundled SQLite).
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
+/// Generous, for a loaded CI machine: the server only opens a SQLite file before listening.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -89,24 +89,10 @@ fn collect(
     });
 }
 
-/// `cargo run --example server` with exactly `env` for the example's variables.
+/// The compiled `examples/server` (built by `cargo test`) with exactly `env` for the
+/// example's variables.
 fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.args(["run", "--quiet", "--example", "server", "--manifest-path"]);
-    command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
-    // Build with the features this test was built with, so the library is not rebuilt.
-    let features: Vec<&str> = [
-        ("ping", cfg!(feature = "ping")),
-        ("emulator", cfg!(feature = "emulator")),
-    ]
-    .into_iter()
-    .filter_map(|(name, on)| on.then_some(name))
-    .collect();
-    command.arg("--no-default-features");
-    if !features.is_empty() {
-        command.arg("--features").arg(features.join(","));
-    }
+    let mut command = Command::new(common::example::example_path("server"));
     for name in [
         "LIVEFYRE_NETWORK",
         "LIVEFYRE_NETWORK_KEY",
@@ -125,7 +111,7 @@ fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("cannot run cargo");
+    let mut child = command.spawn().expect("cannot run examples/server");
     let (stdout, stderr) = (Arc::default(), Arc::default());
     let (sender, lines) = mpsc::channel();
     collect(
@@ -180,7 +166,6 @@ impl Server {
 
     #[cfg(unix)]
     fn terminate(&mut self) -> ExitStatus {
-        // `cargo run` execs the example on unix, so this pid is the server itself.
         let kill = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())

@@ -11,26 +11,35 @@ use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile};
 pub const DEMO_KEY: &str = "tower-livefyre-demo-network-key";
 
 /// The network from `LIVEFYRE_NETWORK` (default `demo.fyre.co`) and `LIVEFYRE_NETWORK_KEY`
-/// (default the demo key, with a warning). The flag says whether the demo key is in use.
+/// (default the demo key, with a warning on stderr). The flag says whether the demo key is
+/// in use: only then may an example print a token.
 pub fn network_from_env() -> Result<(Network, bool), Box<dyn Error>> {
-    let name = std::env::var("LIVEFYRE_NETWORK").unwrap_or_else(|_| "demo.fyre.co".to_owned());
-    let (key, demo) = match std::env::var("LIVEFYRE_NETWORK_KEY") {
-        Ok(key) if !key.is_empty() => (key, false),
-        _ => {
-            eprintln!(
-                "WARNING: LIVEFYRE_NETWORK_KEY is not set; using the PUBLIC demo key. \
-                 Anyone can mint tokens for it. Never use it in production."
-            );
-            (DEMO_KEY.to_owned(), true)
-        }
-    };
-    let demo = demo || key == DEMO_KEY;
-    Ok((Network::new(name, key)?, demo))
+    let name = var("LIVEFYRE_NETWORK")?.unwrap_or_else(|| "demo.fyre.co".to_owned());
+    let key = var("LIVEFYRE_NETWORK_KEY")?;
+    let demo = key.as_deref().is_none_or(|key| key == DEMO_KEY);
+    if demo {
+        eprintln!("WARNING: LIVEFYRE_NETWORK_KEY: using the PUBLIC DEMO KEY, known to everyone.");
+        eprintln!(
+            "WARNING: anyone can forge pull tokens for it: set your own key outside your laptop."
+        );
+    }
+    let network = Network::new(name, key.as_deref().unwrap_or(DEMO_KEY))
+        .map_err(|e| format!("LIVEFYRE_NETWORK / LIVEFYRE_NETWORK_KEY: {e}"))?;
+    Ok((network, demo))
+}
+
+/// `Ok(None)` when unset; a set-but-empty value is used as is (an empty key is an error).
+pub fn var(name: &str) -> Result<Option<String>, String> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
+    }
 }
 
 /// `LISTEN_ADDR`, or `default`.
 pub fn listen_addr(default: &str) -> Result<SocketAddr, Box<dyn Error>> {
-    let addr = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| default.to_owned());
+    let addr = var("LISTEN_ADDR")?.unwrap_or_else(|| default.to_owned());
     addr.parse()
         .map_err(|error| format!("LISTEN_ADDR {addr:?} is not an address: {error}").into())
 }
