@@ -1,6 +1,6 @@
 //! [`RetryPolicy`] and the `Retry-After` header.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use http::header::{HeaderMap, RETRY_AFTER};
 
@@ -105,82 +105,24 @@ impl RetryPolicy {
     }
 }
 
-/// The delay a `Retry-After` header asks for: delta-seconds, or an IMF-fixdate HTTP-date
-/// (the obsolete RFC 850 and asctime forms are ignored). A date in the past means now.
+/// The delay a `Retry-After` header asks for: delta-seconds, or an HTTP-date (all three
+/// forms of RFC 9110, through `httpdate`). A date in the past means now.
 pub(super) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Too many digits for u64 means "very long"; the cap applies anyway.
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let at = parse_imf_fixdate(value)?;
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// Parses `Sun, 06 Nov 1994 08:49:37 GMT`.
-fn parse_imf_fixdate(value: &str) -> Option<SystemTime> {
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let b = value.as_bytes();
-    let number = |from: usize, to: usize| -> Option<u64> {
-        b.get(from..to)?.iter().try_fold(0u64, |acc, &digit| {
-            digit
-                .is_ascii_digit()
-                .then(|| acc * 10 + u64::from(digit - b'0'))
-        })
-    };
-    let punctuation_ok = b.len() == 29
-        && b.get(3..5) == Some(b", ")
-        && b.get(7) == Some(&b' ')
-        && b.get(11) == Some(&b' ')
-        && b.get(16) == Some(&b' ')
-        && b.get(19) == Some(&b':')
-        && b.get(22) == Some(&b':')
-        && b.get(25..) == Some(b" GMT");
-    if !punctuation_ok {
-        return None;
-    }
-    let month = MONTHS
-        .iter()
-        .position(|m| b.get(8..11) == Some(&m[..]))
-        .and_then(|index| u64::try_from(index + 1).ok())?;
-    let (day, year) = (number(5, 7)?, number(12, 16)?);
-    let (hour, minute, second) = (number(17, 19)?, number(20, 22)?, number(23, 25)?);
-    if !(1..=31).contains(&day) || year < 1970 || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm, years counted from March).
-    let y = if month <= 2 { year - 1 } else { year };
-    let (era, year_of_era) = (y / 400, y % 400);
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::header::HeaderValue;
+    use std::time::UNIX_EPOCH;
 
-    #[test]
-    fn imf_fixdate() {
-        let at = |s| parse_imf_fixdate(s).map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_secs());
-        assert_eq!(at("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
-        assert_eq!(at("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(at("Tue, 29 Feb 2000 23:59:59 GMT"), Some(951_868_799));
-        assert_eq!(at("Wed, 01 Mar 2000 00:00:00 GMT"), Some(951_868_800));
-        assert_eq!(at("Sun, 06 Nov 1994 08:49:37 UTC"), None);
-        assert_eq!(at("Sunday, 06-Nov-94 08:49:37 GMT"), None);
-        assert_eq!(at("Sun, 06 Foo 1994 08:49:37 GMT"), None);
-        assert_eq!(at("Sun, 0x Nov 1994 08:49:37 GMT"), None);
-        assert_eq!(at("Sun, 06 Nov 1994 24:49:37 GMT"), None);
-        assert_eq!(at("Sun, 06 Nov 1994 08:49:37 GMTé"), None);
-        assert_eq!(at(""), None);
-    }
+    use http::header::HeaderValue;
 
     #[test]
     fn retry_after_header() {
@@ -201,6 +143,16 @@ mod tests {
             Some(Duration::from_secs(10))
         );
         assert_eq!(with("Sun, 06 Nov 1994 08:49:27 GMT"), Some(Duration::ZERO));
+        // The obsolete RFC 850 and asctime forms are HTTP-dates too.
+        assert_eq!(
+            with("Sunday, 06-Nov-94 08:49:47 GMT"),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            with("Sun Nov  6 08:49:47 1994"),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(with("Sun, 06 Nov 1994 24:49:37 GMT"), None);
         assert_eq!(with("-1"), None);
         assert_eq!(with("soon"), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
