@@ -1,7 +1,8 @@
 //! The target of `scripts/load.sh`: one hyper HTTP/1.1 server, two handlers.
 //!
-//! `cargo run --release --example load_server -- bare` answers every request with the demo
-//! profile's JSON, no checks: the floor. `… -- pull` serves the same profile through
+//! `cargo run --release --example load_server -- bare` answers with the requested demo
+//! profile's JSON, no checks: the least any pull endpoint does (find `id` in the query, look
+//! it up, serialize). `… -- pull` serves the same profile through
 //! `pull_endpoint` (token gate + `PullService` over an in-memory map). Both use the same
 //! accept loop and connection settings, so the difference is the crate's per-request work.
 //!
@@ -12,6 +13,7 @@ mod support;
 
 use std::convert::Infallible;
 use std::error::Error;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -34,9 +36,18 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     match mode.as_str() {
         "bare" => {
-            let json = Bytes::from(serde_json::to_vec(&profiles["ann.lee"])?);
-            let bare = service_fn(move |_: Request<Incoming>| {
-                let mut response = Response::new(Full::new(json.clone()));
+            // What any hand-written pull endpoint does at the least: find the id in the query,
+            // look the user up, serialize. No token, id or profile checks.
+            let profiles = Arc::new(profiles);
+            let bare = service_fn(move |request: Request<Incoming>| {
+                let query = request.uri().query().unwrap_or_default().as_bytes();
+                let id = form_urlencoded::parse(query).find_map(|(k, v)| (k == "id").then_some(v));
+                let mut response = match id.and_then(|id| profiles.get(id.as_ref())) {
+                    Some(profile) => Response::new(Full::new(Bytes::from(
+                        serde_json::to_vec(profile).unwrap_or_default(),
+                    ))),
+                    None => Response::new(Full::default()),
+                };
                 let headers = response.headers_mut();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

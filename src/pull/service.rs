@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::fmt;
+use std::future::Future as _;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -14,7 +15,7 @@ use tower_service::Service;
 
 use super::id::IdLocation;
 use super::{PathTemplateError, PullRejection, ResponseFuture};
-use crate::{Profile, ProfileSource};
+use crate::{BoxError, Profile, ProfileSource};
 
 /// Default time a [`ProfileSource`] has to answer.
 pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -185,10 +186,27 @@ async fn lookup<S: ProfileSource>(
     id: &str,
     timeout: Duration,
 ) -> Result<Profile, PullRejection> {
-    let profile = tokio::time::timeout(timeout, source.profile(id))
-        .await
-        .map_err(|_| PullRejection::Timeout(timeout))?
-        .map_err(|error| PullRejection::SourceFailed(Arc::new(error.into())))?
+    let mut answer = std::pin::pin!(source.profile(id));
+    // Sources that answer at once (maps, caches) need no timer: poll once before arming one.
+    // The error becomes a `BoxError` at once: the source's own error type need not be `Send`.
+    let first = std::future::poll_fn(|cx| {
+        Poll::Ready(
+            answer
+                .as_mut()
+                .poll(cx)
+                .map(|r| r.map_err(Into::<BoxError>::into)),
+        )
+    })
+    .await;
+    let answer: Result<Option<Profile>, BoxError> = match first {
+        Poll::Ready(answer) => answer,
+        Poll::Pending => tokio::time::timeout(timeout, answer)
+            .await
+            .map_err(|_| PullRejection::Timeout(timeout))?
+            .map_err(Into::into),
+    };
+    let profile = answer
+        .map_err(|error| PullRejection::SourceFailed(Arc::new(error)))?
         .ok_or(PullRejection::NotFound)?;
     if profile.id != id {
         return Err(PullRejection::IdMismatch);
