@@ -6,8 +6,8 @@
 //! `pull_endpoint` (token gate + `PullService` over an in-memory map). Both use the same
 //! accept loop and connection settings, so the difference is the crate's per-request work.
 //!
-//! Environment: `LISTEN_ADDR` (default `127.0.0.1:3100`), `LIVEFYRE_NETWORK`,
-//! `LIVEFYRE_NETWORK_KEY` (as the other examples).
+//! Environment: `LISTEN_ADDR` (default `127.0.0.1:3100`), `LOAD_WORKERS` (tokio worker
+//! threads, default 1), `LIVEFYRE_NETWORK`, `LIVEFYRE_NETWORK_KEY` (as the other examples).
 
 mod support;
 
@@ -27,8 +27,21 @@ use tokio::net::TcpListener;
 use tower::service_fn;
 use tower_livefyre::pull_endpoint;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> Result<(), Box<dyn Error>> {
+    // One worker by default: the server on one core, wrk on the other, so that the two
+    // handlers are compared by their own cost rather than by how the scheduler shares cores.
+    let workers = match support::var("LOAD_WORKERS")? {
+        Some(n) => n.parse().map_err(|e| format!("LOAD_WORKERS {n:?}: {e}"))?,
+        None => 1,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let mode = std::env::args().nth(1).unwrap_or_default();
     let (network, _) = support::network_from_env()?;
     let profiles = support::demo_profiles();

@@ -8,7 +8,8 @@
 #                             server's RSS before, and after each part
 #
 # Environment: DURATION (seconds per run, default 10), ROUNDS (pairs, default 2),
-# CONNECTIONS (default 64), THREADS (wrk threads, default 1), PORT (default 3100).
+# CONNECTIONS (default 64), THREADS (wrk threads, default 1), PORT (default 3100),
+# LOAD_WORKERS (the server's tokio worker threads, default 1: server and wrk a core each).
 # Installs wrk from Debian if missing. Servers are started and stopped by PID; only
 # loopback is ever targeted; every run is bounded by DURATION.
 set -euo pipefail

@@ -323,15 +323,54 @@ fn is_valid_tag(tag: &str) -> bool {
         && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// An absolute `http`/`https` URL (scheme case-insensitive) with a non-empty host.
+/// An absolute `http`/`https` URL (scheme case-insensitive) with a non-empty host, made only
+/// of the characters RFC 3986 allows in a URI. Checked in place: this runs on every pull,
+/// and parsing into `http::Uri` would copy each URL.
 fn is_web_url(value: &str) -> bool {
-    let Ok(uri) = value.parse::<http::Uri>() else {
+    let has_prefix = |prefix: &str| {
+        value
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    };
+    let rest = if has_prefix("http://") {
+        &value[7..]
+    } else if has_prefix("https://") {
+        &value[8..]
+    } else {
         return false;
     };
-    let web_scheme = uri
-        .scheme_str()
-        .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
-    web_scheme && uri.host().is_some_and(|host| !host.is_empty())
+    let authority_len = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    let host_and_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, after)| after);
+    let (host, port) = match host_and_port.strip_prefix('[') {
+        // An IPv6 literal: `[::1]` or `[::1]:8080`.
+        Some(literal) => match literal.split_once(']') {
+            Some((host, after)) => (host, after.strip_prefix(':')),
+            None => return false,
+        },
+        None => match host_and_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_and_port, None),
+        },
+    };
+    !host.is_empty()
+        && port.is_none_or(|port| port.bytes().all(|b| b.is_ascii_digit()))
+        && value.bytes().all(is_uri_byte)
+}
+
+/// RFC 3986 unreserved, reserved and `%` (percent-encoding).
+fn is_uri_byte(b: u8) -> bool {
+    matches!(b,
+        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
+        | b'-' | b'.' | b'_' | b'~'
+        | b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@'
+        | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+        | b'%')
 }
 
 /// Generates chainable `with_<field>` setters that store `Some(value)`; needed
@@ -506,6 +545,49 @@ mod lenient {
                 Some(value) => Ok(Some(value)),
                 None => Err(E::invalid_value(Unexpected::Str(s), &self)),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_web_url;
+
+    #[test]
+    fn web_urls() {
+        for url in [
+            "http://example.com",
+            "https://example.com/a.png",
+            "HTTPS://EXAMPLE.COM/a.png",
+            "http://example.com:8080/u?x=1#top",
+            "http://[::1]:8080/u",
+            "http://[::1]",
+            "http://user:pw@example.com/",
+            "https://example.com/%C3%BC?q=a+b&r=(1)",
+        ] {
+            assert!(is_web_url(url), "{url}");
+        }
+        for url in [
+            "",
+            "example.com/a.png",
+            "/a.png",
+            "//example.com/a.png",
+            "ftp://example.com/a.png",
+            "javascript://example.com/%0Aalert(1)x",
+            "http:/example.com",
+            "http://",
+            "http:///a.png",
+            "http://:80/",
+            "http://user@/",
+            "http://[::1/",
+            "http://example.com:port/",
+            "http://example.com/a b.png",
+            "http://example.com/ü.png",
+            "http://example.com/a\n",
+            "http://exa<mple>.com/",
+            "httpx://example.com",
+        ] {
+            assert!(!is_web_url(url), "{url:?}");
         }
     }
 }
