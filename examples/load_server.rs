@@ -7,7 +7,7 @@
 //! accept loop and connection settings, so the difference is the crate's per-request work.
 //!
 //! Environment: `LISTEN_ADDR` (default `127.0.0.1:3100`), `LOAD_WORKERS` (tokio worker
-//! threads, default 1), `LIVEFYRE_NETWORK`, `LIVEFYRE_NETWORK_KEY` (as the other examples).
+//! threads, default one per core), `LIVEFYRE_NETWORK`, `LIVEFYRE_NETWORK_KEY` (as the other examples).
 
 mod support;
 
@@ -28,17 +28,12 @@ use tower::service_fn;
 use tower_livefyre::pull_endpoint;
 
 fn main() -> Result<(), Box<dyn Error>> {
-    // One worker by default: the server on one core, wrk on the other, so that the two
-    // handlers are compared by their own cost rather than by how the scheduler shares cores.
-    let workers = match support::var("LOAD_WORKERS")? {
-        Some(n) => n.parse().map_err(|e| format!("LOAD_WORKERS {n:?}: {e}"))?,
-        None => 1,
-    };
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()?
-        .block_on(run())
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = support::var("LOAD_WORKERS")? {
+        let workers = n.parse().map_err(|e| format!("LOAD_WORKERS {n:?}: {e}"))?;
+        runtime.worker_threads(workers);
+    }
+    runtime.enable_all().build()?.block_on(run())
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {

@@ -9,7 +9,8 @@
 #
 # Environment: DURATION (seconds per run, default 10), ROUNDS (pairs, default 2),
 # CONNECTIONS (default 64), THREADS (wrk threads, default 1), PORT (default 3100),
-# LOAD_WORKERS (the server's tokio worker threads, default 1: server and wrk a core each).
+# LOAD_WORKERS (the server's tokio worker threads, default: one per core), PIN (1 pins the
+# server to CPU 0 and wrk to CPU 1).
 # Installs wrk from Debian if missing. Servers are started and stopped by PID; only
 # loopback is ever targeted; every run is bounded by DURATION.
 set -euo pipefail
@@ -51,6 +52,15 @@ PY
 VALID="$(token "$LIVEFYRE_NETWORK_KEY")"
 FORGED="$(token "not-the-network-key")"
 
+# PIN=1: server on CPU 0, wrk on CPU 1 (with LOAD_WORKERS=1, each its own core). Off by
+# default: unpinned, the server's workers use whatever core wrk leaves idle, as in production.
+SERVER_CPU=()
+WRK_CPU=()
+if [ "${PIN:-0}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  SERVER_CPU=(taskset -c 0)
+  WRK_CPU=(taskset -c 1)
+fi
+
 SERVER_PID=""
 stop_server() {
   if [ -n "$SERVER_PID" ]; then
@@ -62,7 +72,7 @@ stop_server() {
 trap stop_server EXIT
 
 start_server() {
-  LISTEN_ADDR="$ADDR" "$SERVER" "$1" >/dev/null &
+  LISTEN_ADDR="$ADDR" "${SERVER_CPU[@]}" "$SERVER" "$1" >/dev/null &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/${PORT}") 2>/dev/null; then return 0; fi
@@ -78,8 +88,8 @@ run() {
   start_server "$handler"
   local url="http://${ADDR}/livefyre/pull?id=ann.lee&lftoken=${token}"
   # Warm up briefly so that connections and caches are in place.
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d1s "$url" >/dev/null
-  out="$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url")"
+  "${WRK_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d1s "$url" >/dev/null
+  out="$(timeout $((DURATION + 30)) "${WRK_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url")"
   stop_server
   local rps p50 p99 non2xx
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
@@ -108,9 +118,9 @@ if [ "$MODE" = soak ]; then
   echo "rss_kib start $(rss_kib "$SERVER_PID")"
   for i in 1 2 3; do
     # Half the connections with a valid token, half with a forged one, at the same time.
-    timeout $((part + 30)) wrk -t1 -c32 -d"${part}s" "${url}${VALID}" >/dev/null &
+    timeout $((part + 30)) "${WRK_CPU[@]}" wrk -t1 -c32 -d"${part}s" "${url}${VALID}" >/dev/null &
     valid_pid=$!
-    timeout $((part + 30)) wrk -t1 -c32 -d"${part}s" "${url}${FORGED}" >/dev/null
+    timeout $((part + 30)) "${WRK_CPU[@]}" wrk -t1 -c32 -d"${part}s" "${url}${FORGED}" >/dev/null
     wait "$valid_pid"
     echo "rss_kib after $((i * part))s $(rss_kib "$SERVER_PID")"
   done
