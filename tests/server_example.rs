@@ -446,12 +446,11 @@ fn demo_mode_warns_and_prints_a_curl_line_that_works() {
     let dir = TempDir::new("demo");
     let mut server = spawn(&dir, &[]);
     let addr = server.wait_until_listening();
-    let stdout = server.stdout();
-    let curl = stdout
-        .lines()
+    // The curl line follows `listening on`.
+    let curl = std::iter::from_fn(|| server.lines.recv_timeout(STARTUP_TIMEOUT).ok())
         .find(|line| line.contains("curl"))
-        .expect(&stdout);
-    let url = curl.split('\'').nth(1).expect(curl);
+        .unwrap_or_else(|| panic!("no curl line; stdout:\n{}", server.stdout()));
+    let url = curl.split('\'').nth(1).expect(&curl);
     assert!(
         url.starts_with(&format!("http://{addr}/livefyre/pull?id=ann.lee&lftoken=")),
         "{url}"
