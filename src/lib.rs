@@ -26,6 +26,10 @@
 //!   request carries a valid system token.
 //! - [`PullService`] over your [`ProfileSource`]: the pull endpoint itself, answering with
 //!   the [`Profile`] JSON Livefyre expects; [`pull_endpoint`] puts the gate in front of it.
+//! - `PingClient` (feature `ping`, on by default): the ping and the registration of your pull
+//!   URL, with retries.
+//! - `emulator::Emulator` (feature `emulator`): the Livefyre side of the sequence, to test an
+//!   integration end to end on one machine.
 //!
 //! # Quick start
 //!
