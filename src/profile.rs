@@ -326,7 +326,7 @@ fn is_valid_tag(tag: &str) -> bool {
 /// An absolute `http`/`https` URL (scheme case-insensitive) with a non-empty host, made only
 /// of the characters RFC 3986 allows in a URI. Checked in place: this runs on every pull,
 /// and parsing into `http::Uri` would copy each URL.
-fn is_web_url(value: &str) -> bool {
+pub(crate) fn is_web_url(value: &str) -> bool {
     let has_prefix = |prefix: &str| {
         value
             .get(..prefix.len())

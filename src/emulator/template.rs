@@ -30,15 +30,9 @@ pub(super) fn check(template: &str) -> Result<(), &'static str> {
     if !template.contains(PLACEHOLDER) {
         return Err("pull_profile_url must contain the placeholder {id}");
     }
-    // `{` and `}` are not valid in a URI, so parse the template as the emulator will use it.
-    let sample = template.replace(PLACEHOLDER, "id");
-    let Ok(uri) = sample.parse::<http::Uri>() else {
-        return Err("pull_profile_url is not a valid URL");
-    };
-    let web = uri
-        .scheme_str()
-        .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
-    if !web || uri.host().is_none_or(str::is_empty) {
+    // `{` and `}` are not valid in a URI, so check the template as the emulator will use it,
+    // by the rule Livefyre applies to every URL of a profile.
+    if !crate::profile::is_web_url(&template.replace(PLACEHOLDER, "id")) {
         return Err("pull_profile_url must be an absolute http or https URL");
     }
     Ok(())

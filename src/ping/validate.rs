@@ -47,19 +47,12 @@ pub(super) fn check_template(template: &str) -> Result<(), PingError> {
     if !template.contains("{id}") {
         return Err(invalid("it does not contain the literal `{id}`"));
     }
-    // Check the URL Livefyre will actually call, `{id}` filled in.
-    let uri: Uri = template
-        .replace("{id}", SAMPLE_ID)
-        .parse()
-        .map_err(|_| invalid("it is not a valid URL once `{id}` is filled in"))?;
-    match uri.scheme_str() {
-        Some(scheme)
-            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") => {}
-        Some(_) => return Err(invalid("its scheme is neither http nor https")),
-        None => return Err(invalid("it is not an absolute URL (`https://…`)")),
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid("it has no host"));
+    // Check the URL Livefyre will actually call, `{id}` filled in, by the same rule as the
+    // URLs of a profile (and as the emulator's registration endpoint).
+    if !crate::profile::is_web_url(&template.replace("{id}", SAMPLE_ID)) {
+        return Err(invalid(
+            "it is not an absolute http or https URL once `{id}` is filled in",
+        ));
     }
     Ok(())
 }
