@@ -35,6 +35,9 @@ pub struct Network {
 
 #[derive(Clone)]
 struct Inner {
+    /// Process-unique, and new whenever the name or keys change: the key of the per-thread
+    /// cache of valid tokens, so that cache never answers for another network or key set.
+    id: u64,
     name: String,
     signing_key: EncodingKey,
     /// The current key first, then previous keys in the order they were added.
@@ -82,6 +85,7 @@ impl Network {
         let key = non_empty_key(key.as_ref())?;
         Ok(Self {
             inner: Arc::new(Inner {
+                id: next_id(),
                 name,
                 signing_key: EncodingKey::from_secret(key),
                 verifying_keys: vec![VerifyingKey::new(key)],
@@ -112,9 +116,9 @@ impl Network {
     /// ```
     pub fn with_previous_key(mut self, key: impl AsRef<[u8]>) -> Result<Self, NetworkError> {
         let key = non_empty_key(key.as_ref())?;
-        Arc::make_mut(&mut self.inner)
-            .verifying_keys
-            .push(VerifyingKey::new(key));
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.verifying_keys.push(VerifyingKey::new(key));
+        inner.id = next_id();
         Ok(self)
     }
 
@@ -133,6 +137,10 @@ impl Network {
             .split('.')
             .next()
             .unwrap_or(&self.inner.name)
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
     }
 
     pub(crate) fn signing_key(&self) -> &EncodingKey {
@@ -163,12 +171,17 @@ pub(crate) struct VerifyingKey {
 
 impl VerifyingKey {
     fn new(key: &[u8]) -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: next_id(),
             key: DecodingKey::from_secret(key),
         }
     }
+}
+
+/// A process-unique id, for cache keys (networks and keys draw from one counter).
+fn next_id() -> u64 {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 fn non_empty_key(key: &[u8]) -> Result<&[u8], NetworkError> {

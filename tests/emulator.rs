@@ -510,7 +510,7 @@ async fn lftoken_is_appended_with_the_right_separator() {
         .expect(&seen[1]);
     for token in [query_token, path_token] {
         assert_eq!(
-            network().validate_livefyre_token(token).unwrap().user_id,
+            network().validate_livefyre_token(token).unwrap().user_id(),
             "system"
         );
     }

@@ -169,10 +169,7 @@ async fn claims_arrive_in_extensions_and_the_token_leaves_the_uri() {
     let (request, send) = handle.next_request().await.unwrap();
     assert_eq!(request.uri(), "/livefyre/pull?id=ann&x=%20y");
     let claims = request.extensions().get::<LivefyreClaims>().unwrap();
-    assert_eq!(
-        (claims.domain.as_str(), claims.user_id.as_str()),
-        (NETWORK, "system")
-    );
+    assert_eq!((claims.domain(), claims.user_id()), (NETWORK, "system"));
     send.send_response(Response::new("profile".to_owned()));
     assert_eq!(response.await.unwrap().body(), "profile");
 }

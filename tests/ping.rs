@@ -203,8 +203,8 @@ fn client(server: &Server) -> PingClient {
 /// The token must be a valid system token of the test network.
 fn assert_system_token(token: &str) {
     let claims = network().validate_livefyre_token(token).unwrap();
-    assert_eq!(claims.user_id, "system");
-    assert_eq!(claims.domain, NETWORK);
+    assert_eq!(claims.user_id(), "system");
+    assert_eq!(claims.domain(), NETWORK);
 }
 
 #[tokio::test]

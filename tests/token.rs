@@ -429,10 +429,10 @@ fn claims_are_returned() {
     let claims = network()
         .validate_livefyre_token_at(&token, at(NOW), Duration::ZERO)
         .unwrap();
-    assert_eq!(claims.domain, NETWORK);
-    assert_eq!(claims.user_id, "system");
-    assert_eq!(claims.display_name.as_deref(), Some("system"));
-    assert_eq!(claims.expires, 4_102_444_800.625);
+    assert_eq!(claims.domain(), NETWORK);
+    assert_eq!(claims.user_id(), "system");
+    assert_eq!(claims.display_name(), Some("system"));
+    assert_eq!(claims.expires(), 4_102_444_800.625);
 }
 
 #[test]
@@ -499,7 +499,7 @@ fn built_system_token_round_trips_with_integer_expires() {
         "expires must be an integer: {payload}"
     );
     let claims = network.validate_livefyre_token(&token).unwrap();
-    let ttl = claims.expires
+    let ttl = claims.expires()
         - before
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -664,4 +664,85 @@ fn many_networks_on_one_thread_never_mix_up_keys() {
         again.validate_livefyre_token(&tokens[0]),
         Err(TokenError::BadSignature)
     );
+}
+
+/// A token validated once is remembered per thread; these pin that the memory never answers
+/// differently from a full validation.
+#[test]
+fn a_remembered_token_still_expires() {
+    let token = forge(HEADER, &claims_expiring(&NOW.to_string()), KEY);
+    let network = network();
+    for _ in 0..2 {
+        assert!(
+            network
+                .validate_livefyre_token_at(&token, at(NOW), Duration::ZERO)
+                .is_ok()
+        );
+        assert_eq!(
+            network.validate_livefyre_token_at(&token, at(NOW + 1), Duration::ZERO),
+            Err(TokenError::Expired)
+        );
+        assert!(
+            network
+                .validate_livefyre_token_at(&token, at(NOW + 1), Duration::from_secs(1))
+                .is_ok()
+        );
+    }
+}
+
+#[test]
+fn a_remembered_token_is_only_valid_for_its_network() {
+    let token = forge(HEADER, &claims_expiring(&(NOW + 60).to_string()), KEY);
+    let valid =
+        |network: &Network| network.validate_livefyre_token_at(&token, at(NOW), Duration::ZERO);
+    assert!(valid(&network()).is_ok());
+    // Same key, another name: the domain check still runs.
+    assert_eq!(
+        valid(&Network::new("other.fyre.co", KEY).unwrap()),
+        Err(TokenError::WrongDomain)
+    );
+    // Same name, another key.
+    assert_eq!(
+        valid(&Network::new(NETWORK, "another-key").unwrap()),
+        Err(TokenError::BadSignature)
+    );
+    // The same network built again (same name and key) accepts it, of course.
+    assert!(valid(&network()).is_ok());
+}
+
+#[test]
+fn a_token_remembered_under_a_previous_key_is_not_valid_without_it() {
+    let old = Network::new(NETWORK, "old-key").unwrap();
+    let current = Network::new(NETWORK, "new-key").unwrap();
+    let rotated = current.clone().with_previous_key("old-key").unwrap();
+    let token = old.build_livefyre_token().unwrap();
+
+    assert!(rotated.validate_livefyre_token(&token).is_ok());
+    assert!(rotated.validate_livefyre_token(&token).is_ok());
+    // `current` shares the signing key with `rotated` but not the previous key.
+    assert_eq!(
+        current.validate_livefyre_token(&token),
+        Err(TokenError::BadSignature)
+    );
+    // Nor does a network rotated in place keep answering for what it no longer checks:
+    // adding a key makes a new network, and the one without the key still refuses.
+    let rotated_again = current.with_previous_key("yet-another-key").unwrap();
+    assert_eq!(
+        rotated_again.validate_livefyre_token(&token),
+        Err(TokenError::BadSignature)
+    );
+}
+
+#[test]
+fn a_token_differing_in_one_byte_from_a_remembered_one_is_checked_in_full() {
+    let network = network();
+    let token = network.build_livefyre_token().unwrap();
+    assert!(network.validate_livefyre_token(&token).is_ok());
+    let tampered = flip_signature_bit(&token);
+    assert_eq!(tampered.len(), token.len());
+    assert_eq!(
+        network.validate_livefyre_token(&tampered),
+        Err(TokenError::BadSignature)
+    );
+    assert!(network.validate_livefyre_token(&token).is_ok());
 }

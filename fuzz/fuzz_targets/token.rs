@@ -87,10 +87,10 @@ fn accepted(case: &Case, token: &str) -> bool {
     else {
         return false;
     };
-    assert_eq!(claims.domain, case.network.name());
-    assert_eq!(claims.user_id, "system");
+    assert_eq!(claims.domain(), case.network.name());
+    assert_eq!(claims.user_id(), "system");
     let now = case.now.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
-    assert!(claims.expires + LEEWAY.as_secs_f64() >= now);
+    assert!(claims.expires() + LEEWAY.as_secs_f64() >= now);
     true
 }
 

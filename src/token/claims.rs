@@ -1,0 +1,88 @@
+//! [`LivefyreClaims`]: what a valid token says.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The claims of a valid Livefyre token.
+///
+/// On the pull endpoint, [`LftokenLayer`](crate::LftokenLayer) puts them into the request's
+/// extensions. Cloning is cheap (the claims are shared, not copied), which keeps a cached
+/// validation free of allocations.
+///
+/// # Example
+///
+/// ```
+/// use tower_livefyre::Network;
+///
+/// let network = Network::new("labs.fyre.co", "key")?;
+/// let claims = network.validate_livefyre_token(&network.build_livefyre_token()?)?;
+/// assert_eq!(claims.domain(), "labs.fyre.co");
+/// assert_eq!(claims.user_id(), "system");
+/// assert_eq!(claims.display_name(), Some("system"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct LivefyreClaims {
+    inner: Arc<Inner>,
+}
+
+#[derive(PartialEq)]
+struct Inner {
+    domain: Box<str>,
+    user_id: Box<str>,
+    display_name: Option<Box<str>>,
+    expires: f64,
+}
+
+impl LivefyreClaims {
+    pub(crate) fn new(
+        domain: &str,
+        user_id: &str,
+        display_name: Option<&str>,
+        expires: f64,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                domain: domain.into(),
+                user_id: user_id.into(),
+                display_name: display_name.map(Into::into),
+                expires,
+            }),
+        }
+    }
+
+    /// The network the token was issued for (`domain`).
+    #[must_use]
+    pub fn domain(&self) -> &str {
+        &self.inner.domain
+    }
+
+    /// The user the token speaks for (`user_id`); `system` on the pull endpoint.
+    #[must_use]
+    pub fn user_id(&self) -> &str {
+        &self.inner.user_id
+    }
+
+    /// The display name, when the token carries one as a string.
+    #[must_use]
+    pub fn display_name(&self) -> Option<&str> {
+        self.inner.display_name.as_deref()
+    }
+
+    /// Expiry in Unix seconds; emitters wrote integers or floats.
+    #[must_use]
+    pub fn expires(&self) -> f64 {
+        self.inner.expires
+    }
+}
+
+impl fmt::Debug for LivefyreClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LivefyreClaims")
+            .field("domain", &self.domain())
+            .field("user_id", &self.user_id())
+            .field("display_name", &self.display_name())
+            .field("expires", &self.expires())
+            .finish()
+    }
+}
