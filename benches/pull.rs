@@ -5,8 +5,11 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 
+use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::{Request, StatusCode};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
 use tower::{Service, ServiceExt};
 use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile, pull_endpoint};
 
@@ -44,6 +47,7 @@ fn stack(c: &mut Criterion) {
             .unwrap()
     );
 
+    let valid_uri = valid.clone();
     let mut group = c.benchmark_group("stack");
     for (name, uri, status) in [
         ("accept", valid, StatusCode::OK),
@@ -64,6 +68,24 @@ fn stack(c: &mut Criterion) {
             })
         });
     }
+    // The least a hand-written endpoint does, as `examples/load_server.rs`'s `bare` handler:
+    // find `id`, look it up, serialize. The difference to `accept` is the crate's own work.
+    let profiles = HashMap::from([("ann.lee".to_owned(), profile())]);
+    let valid = valid_uri.clone();
+    group.bench_function("bare", |b| {
+        b.iter(|| {
+            let request = Request::get(black_box(valid.as_str())).body(()).unwrap();
+            let query = request.uri().query().unwrap_or_default().as_bytes();
+            let id = form_urlencoded::parse(query).find_map(|(k, v)| (k == "id").then_some(v));
+            let profile = id.and_then(|id| profiles.get(id.as_ref())).unwrap();
+            let mut response =
+                Response::new(Full::new(Bytes::from(serde_json::to_vec(profile).unwrap())));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        })
+    });
     group.finish();
 
     let profile = profile();

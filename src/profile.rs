@@ -324,54 +324,60 @@ fn is_valid_tag(tag: &str) -> bool {
 }
 
 /// An absolute `http`/`https` URL (scheme case-insensitive) with a non-empty host, made only
-/// of the characters RFC 3986 allows in a URI. Checked in place: this runs on every pull,
-/// and parsing into `http::Uri` would copy each URL.
+/// of the characters RFC 3986 allows in a URI. Checked in place on bytes: this runs on every
+/// pull, and parsing into `http::Uri` would copy each URL.
 pub(crate) fn is_web_url(value: &str) -> bool {
-    let has_prefix = |prefix: &str| {
-        value
+    let bytes = value.as_bytes();
+    let has_prefix = |prefix: &[u8]| {
+        bytes
             .get(..prefix.len())
             .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
     };
-    let rest = if has_prefix("http://") {
-        &value[7..]
-    } else if has_prefix("https://") {
-        &value[8..]
+    let rest = if has_prefix(b"http://") {
+        &bytes[7..]
+    } else if has_prefix(b"https://") {
+        &bytes[8..]
     } else {
         return false;
     };
+    if !bytes.iter().all(|&b| URI_BYTES[usize::from(b)]) {
+        return false;
+    }
     let authority_len = rest
-        .bytes()
+        .iter()
         .position(|b| matches!(b, b'/' | b'?' | b'#'))
         .unwrap_or(rest.len());
     let authority = &rest[..authority_len];
-    let host_and_port = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, after)| after);
-    let (host, port) = match host_and_port.strip_prefix('[') {
+    let host_and_port = match authority.iter().rposition(|&b| b == b'@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    let (host, port) = match host_and_port.strip_prefix(b"[") {
         // An IPv6 literal: `[::1]` or `[::1]:8080`.
-        Some(literal) => match literal.split_once(']') {
-            Some((host, after)) => (host, after.strip_prefix(':')),
+        Some(literal) => match literal.iter().position(|&b| b == b']') {
+            Some(end) => (&literal[..end], literal[end + 1..].strip_prefix(b":")),
             None => return false,
         },
-        None => match host_and_port.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
+        None => match host_and_port.iter().rposition(|&b| b == b':') {
+            Some(colon) => (&host_and_port[..colon], Some(&host_and_port[colon + 1..])),
             None => (host_and_port, None),
         },
     };
-    !host.is_empty()
-        && port.is_none_or(|port| port.bytes().all(|b| b.is_ascii_digit()))
-        && value.bytes().all(is_uri_byte)
+    !host.is_empty() && port.is_none_or(|port| port.iter().all(u8::is_ascii_digit))
 }
 
-/// RFC 3986 unreserved, reserved and `%` (percent-encoding).
-fn is_uri_byte(b: u8) -> bool {
-    matches!(b,
-        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
-        | b'-' | b'.' | b'_' | b'~'
-        | b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@'
-        | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
-        | b'%')
-}
+/// The bytes RFC 3986 allows in a URI: unreserved, reserved and `%` (percent-encoding).
+static URI_BYTES: [bool; 256] = {
+    let allowed =
+        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#[]@!$&'()*+,;=%";
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < allowed.len() {
+        table[allowed[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Generates chainable `with_<field>` setters that store `Some(value)`; needed
 /// because `#[non_exhaustive]` rules out struct literals outside the crate.

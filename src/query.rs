@@ -5,6 +5,7 @@
 //! `percent-encoding` (the crate `form_urlencoded` is built on), which reports bad UTF-8.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use percent_encoding::percent_decode_str;
 
@@ -23,24 +24,35 @@ pub(crate) enum QueryError {
     TooLong,
 }
 
-/// The decoded value of the parameter `name`, which must appear exactly once, be non-empty,
-/// valid UTF-8 once decoded, and at most `max_len` bytes long before decoding.
-pub(crate) fn single_value<'q>(
+/// The one pair of a parameter: its decoded value, and where the whole `name=value` pair
+/// sits in the query (so it can be cut out without another scan).
+#[derive(Debug)]
+pub(crate) struct Pair<'q> {
+    pub(crate) value: Cow<'q, str>,
+    pub(crate) range: Range<usize>,
+}
+
+/// The parameter `name`, which must appear exactly once, be non-empty, valid UTF-8 once
+/// decoded, and at most `max_len` bytes long before decoding.
+pub(crate) fn single_pair<'q>(
     query: Option<&'q str>,
     name: &str,
     max_len: usize,
-) -> Result<Cow<'q, str>, QueryError> {
+) -> Result<Pair<'q>, QueryError> {
+    let query = query.unwrap_or_default();
     let mut found = None;
-    for (raw_name, raw_value) in pairs(query.unwrap_or_default()) {
+    for range in pair_ranges(query) {
+        let pair = &query[range.clone()];
+        let (raw_name, raw_value) = split_pair(pair);
         if !name_is(raw_name, name) {
             continue;
         }
         if found.is_some() {
             return Err(QueryError::Duplicated);
         }
-        found = Some(raw_value);
+        found = Some((raw_value, range));
     }
-    let raw_value = found.ok_or(QueryError::Missing)?;
+    let (raw_value, range) = found.ok_or(QueryError::Missing)?;
     if raw_value.len() > max_len {
         return Err(QueryError::TooLong);
     }
@@ -48,32 +60,60 @@ pub(crate) fn single_value<'q>(
     if value.is_empty() {
         return Err(QueryError::Empty);
     }
-    Ok(value)
+    Ok(Pair { value, range })
 }
 
-/// `path?query` with every `name` pair removed from the query, and no `?` when nothing is
-/// left; one allocation. Other pairs keep their original encoding and order.
-pub(crate) fn path_and_query_without(path: &str, query: &str, name: &str) -> String {
-    let mut out = String::with_capacity(path.len() + 1 + query.len());
+/// The decoded value of the parameter `name`, as [`single_pair`] finds it.
+pub(crate) fn single_value<'q>(
+    query: Option<&'q str>,
+    name: &str,
+    max_len: usize,
+) -> Result<Cow<'q, str>, QueryError> {
+    single_pair(query, name, max_len).map(|pair| pair.value)
+}
+
+/// `path?query` with the pair at `range` (as [`single_pair`] found it) and one `&` next to it
+/// removed, and no `?` when nothing is left. Every other byte is kept as it was.
+pub(crate) fn path_and_query_without(path: &str, query: &str, range: Range<usize>) -> String {
+    let (before, after) = (&query[..range.start], &query[range.end..]);
+    // Drop the separator on one side of the pair: the one before it, or else the one after.
+    let (before, after) = match before.strip_suffix('&') {
+        Some(before) => (before, after),
+        None => (before, after.strip_prefix('&').unwrap_or(after)),
+    };
+    let mut out = String::with_capacity(path.len() + 1 + before.len() + after.len());
     out.push_str(path);
-    let mut separator = '?';
-    for pair in query.split('&') {
-        if pair.is_empty() || name_is(pair.split_once('=').map_or(pair, |(n, _)| n), name) {
-            continue;
-        }
-        out.push(separator);
-        separator = '&';
-        out.push_str(pair);
+    if !before.is_empty() || !after.is_empty() {
+        out.push('?');
+        out.push_str(before);
+        out.push_str(after);
     }
     out
 }
 
-/// The raw `(name, value)` pairs of an `application/x-www-form-urlencoded` string.
-fn pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+/// The byte ranges of the non-empty `&`-separated pairs of a query.
+fn pair_ranges(query: &str) -> impl Iterator<Item = Range<usize>> {
+    let bytes = query.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        while start < bytes.len() {
+            let end = memchr::memchr(b'&', &bytes[start..]).map_or(bytes.len(), |at| start + at);
+            let range = start..end;
+            start = end + 1;
+            if !range.is_empty() {
+                return Some(range);
+            }
+        }
+        None
+    })
+}
+
+/// A raw pair's name and value; a pair without `=` has an empty value.
+fn split_pair(pair: &str) -> (&str, &str) {
+    match memchr::memchr(b'=', pair.as_bytes()) {
+        Some(at) => (&pair[..at], &pair[at + 1..]),
+        None => (pair, ""),
+    }
 }
 
 /// Whether a raw (encoded) parameter name decodes to `name`.
@@ -83,8 +123,8 @@ fn name_is(raw_name: &str, name: &str) -> bool {
 
 /// Form decoding: `+` is a space, `%XX` a byte; `None` when the bytes are not UTF-8.
 fn decode(raw: &str) -> Option<Cow<'_, str>> {
-    // Two single-`char` searches run on memchr; a `[char]` pattern walks char by char.
-    if !raw.contains('%') && !raw.contains('+') {
+    // One SIMD pass finds whether there is anything to decode at all (a token never has).
+    if memchr::memchr2(b'%', b'+', raw.as_bytes()).is_none() {
         return Some(Cow::Borrowed(raw));
     }
     let spaced = raw.replace('+', " ");
@@ -153,16 +193,28 @@ mod tests {
             ("lftoken=abc", "/p"),
             ("id=1&lftoken=abc", "/p?id=1"),
             ("lftoken=abc&id=1", "/p?id=1"),
-            ("a=1&lftoken=x&b=%20&lf%74oken=y", "/p?a=1&b=%20"),
-            ("a&&b", "/p?a&b"),
-            ("", "/p"),
+            ("a=1&lf%74oken=x&b=%20", "/p?a=1&b=%20"),
+            ("a&&lftoken=x&&b", "/p?a&&&b"),
+            ("&lftoken=x", "/p"),
+            ("lftoken=x&", "/p"),
+            ("a=1&lftoken=a+b&c", "/p?a=1&c"),
         ];
         for (query, expected) in cases {
+            let pair = single_pair(Some(query), "lftoken", 100).unwrap();
             assert_eq!(
-                path_and_query_without("/p", query, "lftoken"),
+                path_and_query_without("/p", query, pair.range),
                 *expected,
                 "{query:?}"
             );
         }
+    }
+
+    #[test]
+    fn pair_ranges_skip_empty_pairs() {
+        let query = "&a=1&&b&";
+        let pairs: Vec<&str> = pair_ranges(query).map(|r| &query[r]).collect();
+        assert_eq!(pairs, ["a=1", "b"]);
+        assert_eq!(pair_ranges("").count(), 0);
+        assert_eq!(pair_ranges("&&&").count(), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! [`Lftoken`]: the gate itself.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -41,10 +42,14 @@ impl<S, R> Lftoken<S, R> {
         &self.inner
     }
 
-    /// Decides on a request: its claims, or why it is refused.
-    fn check<B>(&self, request: &Request<B>) -> Result<LivefyreClaims, LftokenRejection> {
+    /// Decides on a request: its claims and where the token's pair is in the query, or why
+    /// it is refused.
+    fn check<B>(
+        &self,
+        request: &Request<B>,
+    ) -> Result<(LivefyreClaims, Range<usize>), LftokenRejection> {
         let config = &*self.config;
-        let value = query::single_value(request.uri().query(), LFTOKEN, config.max_token_len)
+        let pair = query::single_pair(request.uri().query(), LFTOKEN, config.max_token_len)
             .map_err(|error| match error {
                 QueryError::Missing => LftokenRejection::Missing,
                 QueryError::Empty => LftokenRejection::Empty,
@@ -54,13 +59,14 @@ impl<S, R> Lftoken<S, R> {
                     max: config.max_token_len,
                 },
             })?;
-        Ok(token::validate(
+        let claims = token::validate(
             &config.network,
-            &value,
+            &pair.value,
             config.now(),
             config.leeway,
             config.max_token_len,
-        )?)
+        )?;
+        Ok((claims, pair.range))
     }
 }
 
@@ -79,9 +85,9 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         match self.check(&request) {
-            Ok(claims) => {
+            Ok((claims, pair)) => {
                 if self.config.strip_token {
-                    strip_token(request.uri_mut());
+                    strip_token(request.uri_mut(), pair);
                 }
                 request.extensions_mut().insert(claims);
                 ResponseFuture::inner(self.inner.call(request))
@@ -96,12 +102,13 @@ where
     }
 }
 
-/// Removes every `lftoken` pair from the URI's query.
-fn strip_token(uri: &mut Uri) {
+/// Removes the `lftoken` pair at `pair` (the only one: duplicates were refused) from the
+/// URI's query.
+fn strip_token(uri: &mut Uri, pair: Range<usize>) {
     let Some(query) = uri.query() else { return };
-    let path_and_query = query::path_and_query_without(uri.path(), query, LFTOKEN);
+    let path_and_query = query::path_and_query_without(uri.path(), query, pair);
     let mut parts = uri.clone().into_parts();
-    // Removing whole pairs from a valid query leaves a valid one, so this always succeeds.
+    // Removing a whole pair from a valid query leaves a valid one, so this always succeeds.
     parts.path_and_query = PathAndQuery::try_from(path_and_query).ok();
     if let Ok(stripped) = Uri::from_parts(parts) {
         *uri = stripped;
