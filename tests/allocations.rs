@@ -1,0 +1,131 @@
+//! Heap allocations per request through `pull_endpoint`, counted exactly.
+//!
+//! Allocation counts are deterministic where timings are not, so they are what the normal
+//! suite pins: an accepted pull must not allocate more than it does today beyond what the
+//! profile source itself allocates, and a refusal hardly at all.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use http::{Request, StatusCode};
+use tower::{Service, ServiceExt};
+use tower_livefyre::{
+    EmailNotifications, Frequency, Name, Network, Profile, ProfileSource, pull_endpoint,
+};
+
+/// Counts the allocations of the current thread (the runtime below is single-threaded, and
+/// other tests' threads do not disturb the count).
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: during thread teardown the counter may be gone already.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn allocations_in<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let value = f();
+    (ALLOCATIONS.with(Cell::get) - before, value)
+}
+
+fn profile() -> Profile {
+    Profile::new("ann.lee", "Ann Lee")
+        .with_name(Name::new().with_first("Ann").with_last("Lee"))
+        .with_email("ann.lee@example.com")
+        .with_image_url("https://example.com/avatars/ann.lee.png")
+        .with_profile_url("https://example.com/users/ann.lee")
+        .with_tags(["staff", "early_adopter"])
+        .with_email_notifications(
+            EmailNotifications::new()
+                .with_replies(Frequency::Immediately)
+                .with_comments(Frequency::Often),
+        )
+}
+
+#[test]
+fn allocations_per_pull() {
+    let network = Network::new("labs.fyre.co", "labs-network-key").unwrap();
+    let users = HashMap::from([("ann.lee".to_owned(), profile())]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // What the in-memory source itself allocates per lookup (it hands out a copy).
+    let (by_source, _) = allocations_in(|| runtime.block_on(users.profile("ann.lee")));
+
+    let mut endpoint = pull_endpoint(network.clone(), users);
+    let mut pull = |token: &str| {
+        let request = Request::get(format!("/livefyre/pull?id=ann.lee&lftoken={token}"))
+            .body(())
+            .unwrap();
+        allocations_in(|| {
+            let response = runtime.block_on(async {
+                ServiceExt::<Request<()>>::ready(&mut endpoint)
+                    .await
+                    .unwrap();
+                endpoint.call(request).await.unwrap()
+            });
+            let status = response.status();
+            drop(response);
+            status
+        })
+    };
+
+    // The thread's first validation also prepares its HMAC verifier: warm up with another
+    // token (one second later: other bytes).
+    let warm_up = network
+        .build_user_auth_token("system", "system", std::time::Duration::from_secs(86_401))
+        .unwrap();
+    assert_eq!(pull(&warm_up).1, StatusCode::OK);
+
+    let valid = network.build_livefyre_token().unwrap();
+    // The first sight of a token validates it in full and remembers it.
+    let (first, status) = pull(&valid);
+    assert_eq!(status, StatusCode::OK);
+    let (again, status) = pull(&valid);
+    assert_eq!(status, StatusCode::OK);
+    let own = again - by_source;
+    println!("accepted: {again} allocations ({by_source} by the source), first sight {first}");
+    // Any handler's response: the JSON buffer, its `Bytes`, the header map (2). The
+    // crate's: the claims in the request extensions (map, table, box), the URI without the
+    // token (and, for a URI built from a `String` as here, the shared copy of the original
+    // that the strip clones; hyper's URIs are shared already), the id, the boxed lookup.
+    assert!(own <= 11, "an accepted pull allocates {own} times itself");
+    // A full validation: the signature and payload buffers, the claims (an `Arc` and three
+    // strings), the remembered copy of the token.
+    assert!(first <= again + 7, "first sight {first} vs {again}");
+
+    let forged = Network::new("labs.fyre.co", "another-key")
+        .unwrap()
+        .build_livefyre_token()
+        .unwrap();
+    let (refused, status) = pull(&forged);
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    println!("refused: {refused} allocations");
+    // The rejection reason in the response extensions (map, table, box) and the verifier's
+    // signature buffer (jsonwebtoken takes a `Vec`).
+    assert!(refused <= 4, "a refusal allocates {refused} times");
+}
