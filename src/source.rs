@@ -45,6 +45,28 @@ pub trait ProfileSource: Send + Sync + 'static {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<Profile>, Self::Error>> + Send;
+
+    /// The profile of `id` if this source holds it in memory and can lend it at once;
+    /// `None` (the default) to have [`profile`](Self::profile) asked instead.
+    ///
+    /// [`PullService`](crate::PullService) asks this first: a profile lent here is checked and
+    /// serialized where it is, with no copy, no task and no timer. Sources that own their
+    /// profiles (the `HashMap` implementation, a preloaded directory) implement it; the
+    /// answer must agree with [`profile`](Self::profile), which is still asked whenever
+    /// this returns `None` (so an unknown id is reported there).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use tower_livefyre::{Profile, ProfileSource};
+    ///
+    /// let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
+    /// assert_eq!(users.profile_ref("ann").map(|p| p.display_name.as_str()), Some("Ann Lee"));
+    /// assert!(users.profile_ref("bob").is_none());
+    /// ```
+    fn profile_ref(&self, id: &str) -> Option<&Profile> {
+        let _ = id;
+        None
+    }
 }
 
 /// An in-memory source: handy for tests and small static directories.
@@ -72,6 +94,10 @@ where
     ) -> impl Future<Output = Result<Option<Profile>, Infallible>> + Send {
         ready(Ok(self.get(id).cloned()))
     }
+
+    fn profile_ref(&self, id: &str) -> Option<&Profile> {
+        self.get(id)
+    }
 }
 
 impl<T: ProfileSource + ?Sized> ProfileSource for Arc<T> {
@@ -82,6 +108,10 @@ impl<T: ProfileSource + ?Sized> ProfileSource for Arc<T> {
         id: &str,
     ) -> impl Future<Output = Result<Option<Profile>, Self::Error>> + Send {
         (**self).profile(id)
+    }
+
+    fn profile_ref(&self, id: &str) -> Option<&Profile> {
+        (**self).profile_ref(id)
     }
 }
 

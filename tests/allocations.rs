@@ -9,9 +9,12 @@ use std::cell::Cell;
 use std::collections::HashMap;
 
 use http::{Request, StatusCode};
+use std::convert::Infallible;
 use tower::{Service, ServiceExt};
+
 use tower_livefyre::{
-    EmailNotifications, Frequency, Name, Network, Profile, ProfileSource, pull_endpoint,
+    EmailNotifications, Frequency, Name, Network, Profile, ProfileSource, profile_source_fn,
+    pull_endpoint,
 };
 
 /// Counts the allocations of the current thread (the runtime below is single-threaded, and
@@ -65,6 +68,28 @@ fn profile() -> Profile {
         )
 }
 
+/// Sends one pull through `endpoint` and counts the allocations until its response is gone.
+fn pull_allocations<S>(
+    runtime: &tokio::runtime::Runtime,
+    endpoint: &mut S,
+    token: &str,
+) -> (usize, StatusCode)
+where
+    S: Service<Request<()>, Response = http::Response<http_body_util::Full<bytes::Bytes>>>,
+    S::Error: std::fmt::Debug,
+{
+    let request = Request::get(format!("/livefyre/pull?id=ann.lee&lftoken={token}"))
+        .body(())
+        .unwrap();
+    allocations_in(|| {
+        let response = runtime.block_on(async {
+            endpoint.ready().await.unwrap();
+            endpoint.call(request).await.unwrap()
+        });
+        response.status()
+    })
+}
+
 #[test]
 fn allocations_per_pull() {
     let network = Network::new("labs.fyre.co", "labs-network-key").unwrap();
@@ -73,56 +98,61 @@ fn allocations_per_pull() {
         .enable_all()
         .build()
         .unwrap();
-    // What the in-memory source itself allocates per lookup (it hands out a copy).
-    let (by_source, _) = allocations_in(|| runtime.block_on(users.profile("ann.lee")));
+    // A source that looks profiles up (and so hands out copies), as a database does.
+    let stored = profile();
+    let lookup = profile_source_fn(move |id: String| {
+        let found = (id == stored.id).then(|| stored.clone());
+        async move { Ok::<_, Infallible>(found) }
+    });
+    let (by_lookup, _) = allocations_in(|| runtime.block_on(lookup.profile("ann.lee")));
 
-    let mut endpoint = pull_endpoint(network.clone(), users);
-    let mut pull = |token: &str| {
-        let request = Request::get(format!("/livefyre/pull?id=ann.lee&lftoken={token}"))
-            .body(())
-            .unwrap();
-        allocations_in(|| {
-            let response = runtime.block_on(async {
-                ServiceExt::<Request<()>>::ready(&mut endpoint)
-                    .await
-                    .unwrap();
-                endpoint.call(request).await.unwrap()
-            });
-            let status = response.status();
-            drop(response);
-            status
-        })
-    };
+    let mut in_memory = pull_endpoint(network.clone(), users);
+    let mut looked_up = pull_endpoint(network.clone(), lookup);
 
     // The thread's first validation also prepares its HMAC verifier: warm up with another
     // token (one second later: other bytes).
     let warm_up = network
         .build_user_auth_token("system", "system", std::time::Duration::from_secs(86_401))
         .unwrap();
-    assert_eq!(pull(&warm_up).1, StatusCode::OK);
+    assert_eq!(
+        pull_allocations(&runtime, &mut in_memory, &warm_up).1,
+        StatusCode::OK
+    );
 
     let valid = network.build_livefyre_token().unwrap();
     // The first sight of a token validates it in full and remembers it.
-    let (first, status) = pull(&valid);
+    let (first, status) = pull_allocations(&runtime, &mut in_memory, &valid);
     assert_eq!(status, StatusCode::OK);
-    let (again, status) = pull(&valid);
+    let (again, status) = pull_allocations(&runtime, &mut in_memory, &valid);
     assert_eq!(status, StatusCode::OK);
-    let own = again - by_source;
-    println!("accepted: {again} allocations ({by_source} by the source), first sight {first}");
-    // Any handler's response: the JSON buffer, its `Bytes`, the header map (2). The
-    // crate's: the claims in the request extensions (map, table, box), the URI without the
-    // token (and, for a URI built from a `String` as here, the shared copy of the original
-    // that the strip clones; hyper's URIs are shared already), the id, the boxed lookup.
-    assert!(own <= 11, "an accepted pull allocates {own} times itself");
+    println!("in memory: {again} allocations, first sight of the token {first}");
+    // The gate: the claims in the request extensions (map, table, box) and the URI without
+    // the token (plus, for a URI built from a `String` as here, the shared copy of the
+    // original that the strip clones; hyper's URIs are shared already). The response, as any
+    // handler's: the JSON buffer, its `Bytes`, the header map (2). The profile is lent.
+    assert!(
+        again <= 9,
+        "an accepted in-memory pull allocates {again} times"
+    );
     // A full validation: the signature and payload buffers, the claims (an `Arc` and three
     // strings), the remembered copy of the token.
     assert!(first <= again + 7, "first sight {first} vs {again}");
+
+    let (total, status) = pull_allocations(&runtime, &mut looked_up, &valid);
+    assert_eq!(status, StatusCode::OK);
+    let own = total - by_lookup;
+    println!("looked up: {total} allocations, {by_lookup} of them by the source");
+    // As above, plus the id handed to the source and the boxed lookup.
+    assert!(
+        own <= again + 2,
+        "a looked-up pull allocates {own} times itself"
+    );
 
     let forged = Network::new("labs.fyre.co", "another-key")
         .unwrap()
         .build_livefyre_token()
         .unwrap();
-    let (refused, status) = pull(&forged);
+    let (refused, status) = pull_allocations(&runtime, &mut in_memory, &forged);
     assert_eq!(status, StatusCode::FORBIDDEN);
     println!("refused: {refused} allocations");
     // The rejection reason in the response extensions (map, table, box) and the verifier's

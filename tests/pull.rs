@@ -358,3 +358,54 @@ fn the_service_types_fit_axum_and_hyper() {
     infallible(&PullService::new(HashMap::<String, Profile>::new()));
     infallible(&pull_endpoint(network(), HashMap::<String, Profile>::new()));
 }
+
+/// The in-memory path (`ProfileSource::profile_ref`, taken by the `HashMap` source) answers
+/// exactly as a looked-up source with the same profiles does, row by row.
+#[tokio::test]
+async fn in_memory_sources_answer_as_looked_up_ones_do() {
+    let profiles = HashMap::from([
+        (
+            "ann".to_owned(),
+            Profile::new("ann", "Ann Lee").with_email("ann@example.com"),
+        ),
+        (
+            "invalid".to_owned(),
+            Profile::new("invalid", "In Valid").with_image_url("ftp://x/y.png"),
+        ),
+        ("other".to_owned(), Profile::new("someone-else", "Someone")),
+    ]);
+    assert!(profiles.profile_ref("ann").is_some());
+    let copies = profiles.clone();
+    let looked_up = profile_source_fn(move |id: String| {
+        let found = copies.get(&id).cloned();
+        async move { Ok::<_, Infallible>(found) }
+    });
+    assert!(looked_up.profile_ref("ann").is_none());
+
+    let in_memory = pull_endpoint(network(), profiles);
+    let looked_up = pull_endpoint(network(), looked_up);
+    for (query, status) in [
+        ("id=ann", StatusCode::OK),
+        ("id=invalid", StatusCode::INTERNAL_SERVER_ERROR),
+        ("id=other", StatusCode::INTERNAL_SERVER_ERROR),
+        ("id=nobody", StatusCode::NOT_FOUND),
+    ] {
+        let mut answers = Vec::new();
+        for endpoint in [
+            in_memory.clone().boxed_clone(),
+            looked_up.clone().boxed_clone(),
+        ] {
+            let request = Request::get(pull_uri(query)).body(()).unwrap();
+            let response = endpoint.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), status, "{query}");
+            let reason = response
+                .extensions()
+                .get::<PullRejection>()
+                .map(|r| r.to_string());
+            let headers = response.headers().clone();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            answers.push((headers, reason, body));
+        }
+        assert_eq!(answers[0], answers[1], "{query}");
+    }
+}

@@ -1,5 +1,7 @@
 //! Where the user id is in the pull request: a query parameter or a path segment.
 
+use std::borrow::Cow;
+
 use percent_encoding::percent_decode_str;
 
 use super::PullRejection;
@@ -40,8 +42,9 @@ impl IdLocation {
         })
     }
 
-    /// The id of the request to `uri`, checked to be a Livefyre user id.
-    pub(crate) fn extract(&self, uri: &http::Uri) -> Result<String, PullRejection> {
+    /// The id of the request to `uri`, checked to be a Livefyre user id; borrowed unless it
+    /// was percent-encoded.
+    pub(crate) fn extract<'u>(&self, uri: &'u http::Uri) -> Result<Cow<'u, str>, PullRejection> {
         let id = match self {
             Self::Query(name) => {
                 query::single_value(uri.query(), name, MAX_ID_LEN).map_err(|error| match error {
@@ -72,7 +75,7 @@ impl IdLocation {
         };
         // Ids reach user-written lookups (SQL, files, HTTP): only Livefyre's charset passes.
         if is_valid_user_id(&id) {
-            Ok(id.into_owned())
+            Ok(id)
         } else {
             Err(PullRejection::InvalidId)
         }

@@ -164,17 +164,21 @@ impl<S: ProfileSource, B> Service<Request<B>> for PullService<S> {
             Ok(id) => id,
             Err(reason) => return ResponseFuture::ready(refuse(reason)),
         };
+        // A profile held in memory is answered here, with nothing copied or boxed.
+        if let Some(profile) = self.source.profile_ref(&id) {
+            let response = match check(profile, &id) {
+                Ok(()) => profile_response(profile),
+                Err(reason) => refuse_logged(reason, &id),
+            };
+            return ResponseFuture::ready(response);
+        }
+        let id = id.into_owned();
         let source = self.source.clone();
         let timeout = self.config.timeout;
         ResponseFuture::lookup(async move {
             match lookup(&*source, &id, timeout).await {
                 Ok(profile) => profile_response(&profile),
-                Err(reason) => {
-                    if reason.is_server_error() {
-                        tracing::error!(user_id = %id, %reason, "Livefyre pull failed");
-                    }
-                    refuse(reason)
-                }
+                Err(reason) => refuse_logged(reason, &id),
             }
         })
     }
@@ -208,11 +212,17 @@ async fn lookup<S: ProfileSource>(
     let profile = answer
         .map_err(|error| PullRejection::SourceFailed(Arc::new(error)))?
         .ok_or(PullRejection::NotFound)?;
+    check(&profile, id)?;
+    Ok(profile)
+}
+
+/// Whether `profile` is one Livefyre accepts as the answer for `id`.
+fn check(profile: &Profile, id: &str) -> Result<(), PullRejection> {
     if profile.id != id {
         return Err(PullRejection::IdMismatch);
     }
     profile.validate()?;
-    Ok(profile)
+    Ok(())
 }
 
 fn profile_response(profile: &Profile) -> Response<Full<Bytes>> {
@@ -227,6 +237,14 @@ fn profile_response(profile: &Profile) -> Response<Full<Bytes>> {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// [`refuse`], with server errors (the source's fault, not Livefyre's) logged at `error!`.
+fn refuse_logged(reason: PullRejection, id: &str) -> Response<Full<Bytes>> {
+    if reason.is_server_error() {
+        tracing::error!(user_id = %id, %reason, "Livefyre pull failed");
+    }
+    refuse(reason)
 }
 
 /// The empty-bodied answer for `reason`, with the reason in the extensions.

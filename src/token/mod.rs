@@ -200,7 +200,7 @@ impl Network {
     ///
     /// let network = Network::new("labs.fyre.co", "key")?;
     /// let token = network.build_livefyre_token()?;
-    /// assert_eq!(network.validate_livefyre_token(&token)?.user_id, "system");
+    /// assert_eq!(network.validate_livefyre_token(&token)?.user_id(), "system");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build_livefyre_token(&self) -> Result<String, TokenError> {
