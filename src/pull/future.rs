@@ -14,8 +14,9 @@ type Lookup = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
 
 /// Response future of [`PullService`](super::PullService).
 ///
-/// Requests refused before the lookup (bad method, bad id) are answered without allocating.
-/// The lookup itself is boxed because the future of a user's
+/// Requests refused before the lookup (bad method, bad id) and profiles lent by in-memory
+/// sources ([`ProfileSource::profile_ref`](crate::ProfileSource::profile_ref)) are answered
+/// without a lookup future. A lookup is boxed because the future of a user's
 /// [`ProfileSource`](crate::ProfileSource) cannot be named.
 pub struct ResponseFuture {
     kind: Kind,

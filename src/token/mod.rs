@@ -239,6 +239,11 @@ impl Network {
     /// `system`, `expires` a JSON number (integer or float) not in the past. Other claims are
     /// ignored.
     ///
+    /// Each thread remembers the last few tokens it found valid for this network value: a
+    /// repeated token (Livefyre sends one system token for a burst of pulls) is recognised
+    /// by a constant-time comparison instead of being decoded and MACed again, with the same
+    /// answer, and its `expires` is checked against `now` every time.
+    ///
     /// # Errors
     ///
     /// The [`TokenError`] naming the first check that failed.
