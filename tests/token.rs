@@ -746,3 +746,37 @@ fn a_token_differing_in_one_byte_from_a_remembered_one_is_checked_in_full() {
     );
     assert!(network.validate_livefyre_token(&token).is_ok());
 }
+
+/// A validation from a thread-local destructor, after this crate's per-thread caches are
+/// gone, answers as any other (no panic, no abort).
+#[test]
+fn validation_works_during_thread_teardown() {
+    use std::cell::RefCell;
+    use std::sync::mpsc;
+
+    struct ValidateOnDrop(Network, String, mpsc::Sender<Result<(), TokenError>>);
+    impl Drop for ValidateOnDrop {
+        fn drop(&mut self) {
+            let result = self.0.validate_livefyre_token(&self.1).map(|_| ());
+            let _ = self.2.send(result);
+        }
+    }
+    thread_local! {
+        static SLOT: RefCell<Option<ValidateOnDrop>> = const { RefCell::new(None) };
+    }
+
+    let (sender, receiver) = mpsc::channel();
+    let network = network();
+    let token = network.build_livefyre_token().unwrap();
+    std::thread::spawn(move || {
+        // The slot first, the caches second: thread-locals are destroyed in reverse order,
+        // so the slot's validation runs after the caches are gone.
+        SLOT.with(|slot| {
+            *slot.borrow_mut() = Some(ValidateOnDrop(network.clone(), token.clone(), sender))
+        });
+        assert!(network.validate_livefyre_token(&token).is_ok());
+    })
+    .join()
+    .unwrap();
+    assert_eq!(receiver.recv().unwrap(), Ok(()));
+}

@@ -49,14 +49,16 @@ thread_local! {
 
 /// Runs `f` with the prepared HS256 verifier of `key`; `false` if none can be made.
 pub(super) fn with_verifier(key: &VerifyingKey, f: impl FnOnce(&dyn JwtVerifier) -> bool) -> bool {
-    VERIFIERS.with_borrow_mut(|cache| {
+    // The RustCrypto provider directly: see `build_user_auth_token_at`. Its HMAC verifier
+    // compares in constant time.
+    let prepare = || (DEFAULT_PROVIDER.verifier_factory)(&Algorithm::HS256, &key.key).ok();
+    let mut f = Some(f);
+    let cached = VERIFIERS.try_with(|cache| {
+        let mut cache = cache.borrow_mut();
         let position = match cache.iter().position(|(id, _)| *id == key.id) {
             Some(position) => position,
             None => {
-                // The RustCrypto provider directly: see `build_user_auth_token_at`. Its HMAC
-                // verifier compares in constant time.
-                let Ok(verifier) = (DEFAULT_PROVIDER.verifier_factory)(&Algorithm::HS256, &key.key)
-                else {
+                let Some(verifier) = prepare() else {
                     return false;
                 };
                 cache.truncate(CACHED_VERIFIERS - 1);
@@ -66,8 +68,15 @@ pub(super) fn with_verifier(key: &VerifyingKey, f: impl FnOnce(&dyn JwtVerifier)
         };
         // Most recent first, so the least recently used key is the one truncated.
         cache[..=position].rotate_right(1);
-        f(cache[0].1.as_ref())
-    })
+        f.take().is_some_and(|f| f(cache[0].1.as_ref()))
+    });
+    match (cached, f) {
+        (Ok(verified), _) => verified,
+        // The thread is being torn down (a validation from a thread-local destructor): no
+        // cache, but the same answer.
+        (Err(_), Some(f)) => prepare().is_some_and(|verifier| f(verifier.as_ref())),
+        (Err(_), None) => false,
+    }
 }
 
 /// The claims of `token` if this thread has already found it valid for `network` (its
@@ -76,15 +85,20 @@ pub(super) fn with_verifier(key: &VerifyingKey, f: impl FnOnce(&dyn JwtVerifier)
 /// The bytes are compared in constant time: a token is a credential, and an early-exit
 /// comparison would let a caller learn a cached token's prefix from response times.
 pub(super) fn valid_token(network: &Network, token: &str) -> Option<LivefyreClaims> {
-    VALID_TOKENS.with_borrow_mut(|cache| {
-        let position = cache.iter().position(|entry| {
-            entry.network == network.id()
-                && entry.token.len() == token.len()
-                && constant_time_eq(&entry.token, token.as_bytes())
-        })?;
-        cache[..=position].rotate_right(1);
-        Some(cache[0].claims.clone())
-    })
+    // During thread teardown there is no memory: every token is checked in full.
+    VALID_TOKENS
+        .try_with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let position = cache.iter().position(|entry| {
+                entry.network == network.id()
+                    && entry.token.len() == token.len()
+                    && constant_time_eq(&entry.token, token.as_bytes())
+            })?;
+            cache[..=position].rotate_right(1);
+            Some(cache[0].claims.clone())
+        })
+        .ok()
+        .flatten()
 }
 
 /// Remembers that `token` passed every check but expiry for `network`.
@@ -92,7 +106,9 @@ pub(super) fn remember_valid_token(network: &Network, token: &str, claims: &Live
     if token.len() > MAX_CACHED_TOKEN_LEN {
         return;
     }
-    VALID_TOKENS.with_borrow_mut(|cache| {
+    // During thread teardown nothing is remembered.
+    let _ = VALID_TOKENS.try_with(|cache| {
+        let mut cache = cache.borrow_mut();
         cache.truncate(CACHED_TOKENS - 1);
         cache.insert(
             0,
