@@ -48,11 +48,10 @@ thread_local! {
 }
 
 /// Runs `f` with the prepared HS256 verifier of `key`; `false` if none can be made.
-pub(super) fn with_verifier(key: &VerifyingKey, f: impl FnOnce(&dyn JwtVerifier) -> bool) -> bool {
+pub(super) fn with_verifier(key: &VerifyingKey, f: impl Fn(&dyn JwtVerifier) -> bool) -> bool {
     // The RustCrypto provider directly: see `build_user_auth_token_at`. Its HMAC verifier
     // compares in constant time.
     let prepare = || (DEFAULT_PROVIDER.verifier_factory)(&Algorithm::HS256, &key.key).ok();
-    let mut f = Some(f);
     let cached = VERIFIERS.try_with(|cache| {
         let mut cache = cache.borrow_mut();
         let position = match cache.iter().position(|(id, _)| *id == key.id) {
@@ -68,15 +67,11 @@ pub(super) fn with_verifier(key: &VerifyingKey, f: impl FnOnce(&dyn JwtVerifier)
         };
         // Most recent first, so the least recently used key is the one truncated.
         cache[..=position].rotate_right(1);
-        f.take().is_some_and(|f| f(cache[0].1.as_ref()))
+        f(cache[0].1.as_ref())
     });
-    match (cached, f) {
-        (Ok(verified), _) => verified,
-        // The thread is being torn down (a validation from a thread-local destructor): no
-        // cache, but the same answer.
-        (Err(_), Some(f)) => prepare().is_some_and(|verifier| f(verifier.as_ref())),
-        (Err(_), None) => false,
-    }
+    // `Err`: the thread is being torn down (a validation from a thread-local destructor), so
+    // there is no cache, but the same answer.
+    cached.unwrap_or_else(|_| prepare().is_some_and(|verifier| f(verifier.as_ref())))
 }
 
 /// The claims of `token` if this thread has already found it valid for `network` (its
