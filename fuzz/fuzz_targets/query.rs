@@ -106,15 +106,7 @@ fn check_path_pull(
     service: PullService<impl tower_livefyre::ProfileSource>,
     uri: Uri,
 ) {
-    let request = Request::get(uri.clone()).body(()).unwrap();
-    let (status, body) = fixture.runtime.block_on(async {
-        let response = service.oneshot(request).await.unwrap();
-        let status = response.status();
-        (
-            status,
-            response.into_body().collect().await.unwrap().to_bytes(),
-        )
-    });
+    let (status, body) = answer(fixture, service, &uri);
     match status {
         StatusCode::OK => {
             let profile: Profile = serde_json::from_slice(&body).unwrap();
@@ -135,6 +127,29 @@ fn check_path_pull(
     }
 }
 
+/// The status and body `service` answers a GET of `uri` with.
+fn answer(
+    fixture: &Fixture,
+    service: PullService<impl tower_livefyre::ProfileSource>,
+    uri: &Uri,
+) -> (StatusCode, Vec<u8>) {
+    let request = Request::get(uri.clone()).body(()).unwrap();
+    fixture.runtime.block_on(async {
+        let response = service.oneshot(request).await.unwrap();
+        let status = response.status();
+        (
+            status,
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+    })
+}
+
 fn source() -> impl tower_livefyre::ProfileSource {
     profile_source_fn(
         |id: String| async move { Ok::<_, Infallible>(Some(Profile::new(id, "Fuzz"))) },
@@ -148,16 +163,8 @@ fn pull_by_query(fixture: &Fixture, uri: Uri) {
         .filter(|(n, _)| n == "id")
         .map(|(_, v)| v)
         .collect();
-    let request = Request::get(uri.clone()).body(()).unwrap();
     let service = PullService::new(source()).timeout(Duration::from_secs(1));
-    let (status, body) = fixture.runtime.block_on(async {
-        let response = service.oneshot(request).await.unwrap();
-        let status = response.status();
-        (
-            status,
-            response.into_body().collect().await.unwrap().to_bytes(),
-        )
-    });
+    let (status, body) = answer(fixture, service, &uri);
     match status {
         StatusCode::OK => {
             assert_eq!(ids.len(), 1, "200 without exactly one id: {uri}");
