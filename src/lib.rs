@@ -65,10 +65,12 @@
 //! [tower]: https://docs.rs/tower
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(unreachable_pub, rust_2018_idioms)]
 
 #[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod emulator;
 pub mod lftoken;
 mod network;
@@ -83,6 +85,7 @@ mod token;
 pub use lftoken::{DefaultRejection, Lftoken, LftokenLayer, LftokenRejection, MakeRejection};
 pub use network::{Network, NetworkError};
 #[cfg(feature = "ping")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ping")))]
 pub use ping::{DEFAULT_REQUEST_TIMEOUT, PingClient, PingError, RetryPolicy};
 pub use profile::{DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError};
 pub use pull::{PullRejection, PullService, pull_endpoint};
