@@ -4,18 +4,23 @@
 //! cargo run --features emulator --example emulator
 //! ```
 //!
-//! Environment: `LIVEFYRE_NETWORK` (default `demo.fyre.co`), `LIVEFYRE_NETWORK_KEY` (default
-//! a fixed demo key, with a warning), `LISTEN_ADDR` (default `127.0.0.1:3001`). Stops on
-//! Ctrl-C or SIGTERM.
+//! Environment: `LIVEFYRE_NETWORK` (default `demo.fyre.co`), `LIVEFYRE_NETWORK_KEY` (required
+//! unless the network is `demo.fyre.co`, which defaults to the public demo key, with a
+//! warning), `LISTEN_ADDR` (default `127.0.0.1:3001`). Stops on Ctrl-C or SIGTERM.
 
 mod support;
 
 use std::error::Error;
+use std::process::ExitCode;
 
 use tower_livefyre::emulator::Emulator;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    support::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();

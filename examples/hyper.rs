@@ -9,6 +9,7 @@ mod support;
 
 use std::convert::Infallible;
 use std::error::Error;
+use std::process::ExitCode;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -22,7 +23,11 @@ use tower::{ServiceExt, service_fn};
 use tower_livefyre::pull_endpoint;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    support::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();

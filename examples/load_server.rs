@@ -13,6 +13,7 @@ mod support;
 
 use std::convert::Infallible;
 use std::error::Error;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -27,7 +28,12 @@ use tokio::net::TcpListener;
 use tower::service_fn;
 use tower_livefyre::pull_endpoint;
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> ExitCode {
+    support::exit_code(start())
+}
+
+/// Builds the runtime (`LOAD_WORKERS` threads, default one per core) and serves.
+fn start() -> Result<(), Box<dyn Error>> {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = support::var("LOAD_WORKERS")? {
         let workers = n.parse().map_err(|e| format!("LOAD_WORKERS {n:?}: {e}"))?;

@@ -17,13 +17,14 @@
 //! 7. the remote profile is what Livefyre now holds and shows.
 //!
 //! Environment: `LIVEFYRE_NETWORK` and `LIVEFYRE_NETWORK_KEY`, as in the other examples (the
-//! public demo key by default). No token or key is ever printed.
+//! public demo key by default, for `demo.fyre.co` only). No token or key is ever printed.
 
 mod support;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::error::Error;
+use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -63,7 +64,11 @@ impl ProfileSource for Users {
 type Seen = (String, StatusCode, String);
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    support::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let (network, _demo_key) = support::network_from_env()?;
     let users = Arc::new(Users(RwLock::new(support::demo_profiles())));
 

@@ -12,7 +12,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `LIVEFYRE_NETWORK` | `demo.fyre.co` | your network's name |
-//! | `LIVEFYRE_NETWORK_KEY` | a public demo key (with a warning) | your network key; never printed |
+//! | `LIVEFYRE_NETWORK_KEY` | the public demo key (with a warning), for `demo.fyre.co` only; else required | your network key; never printed |
 //! | `LISTEN_ADDR` | `127.0.0.1:3000` | where to listen (`127.0.0.1:0` picks a free port) |
 //! | `DATABASE_URL` | `sqlite://tower-livefyre-demo.db?mode=rwc` | `sqlite://…` or `postgres://…` |
 //! | `PROFILES_SEED` | — | a JSON array of profile documents, upserted at start |

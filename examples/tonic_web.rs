@@ -11,6 +11,7 @@
 mod support;
 
 use std::error::Error;
+use std::process::ExitCode;
 
 use tonic::service::Routes;
 use tonic::transport::Server;
@@ -20,7 +21,11 @@ use tonic_web::GrpcWebLayer;
 use tower_livefyre::pull_endpoint;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    support::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();

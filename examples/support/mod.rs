@@ -4,28 +4,92 @@
 use std::collections::HashMap;
 use std::error::Error;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile};
 
 /// The public demo key: fine on a laptop, never in production.
 pub const DEMO_KEY: &str = "tower-livefyre-demo-network-key";
 
-/// The network from `LIVEFYRE_NETWORK` (default `demo.fyre.co`) and `LIVEFYRE_NETWORK_KEY`
-/// (default the demo key, with a warning on stderr). The flag says whether the demo key is
-/// in use: only then may an example print a token.
+/// The default of `LIVEFYRE_NETWORK`, and the only network the public demo key may serve.
+pub const DEMO_NETWORK: &str = "demo.fyre.co";
+
+/// The variables the examples read; any other `LIVEFYRE_*` name is probably a misspelling.
+const KNOWN_VARS: &[&str] = &[
+    "LIVEFYRE_NETWORK",
+    "LIVEFYRE_NETWORK_KEY",
+    "LIVEFYRE_API_URL",
+    "LIVEFYRE_PULL_URL",
+];
+
+/// The network from `LIVEFYRE_NETWORK` (default `demo.fyre.co`) and `LIVEFYRE_NETWORK_KEY`.
+///
+/// Fails closed: the public demo key is used only for the demo network, and only when no key
+/// is set (with a loud warning on stderr); any other network without a key, or with the public
+/// demo key, is an error. The flag says whether the demo key is in use: only then may an
+/// example print a token.
 pub fn network_from_env() -> Result<(Network, bool), Box<dyn Error>> {
-    let name = var("LIVEFYRE_NETWORK")?.unwrap_or_else(|| "demo.fyre.co".to_owned());
-    let key = var("LIVEFYRE_NETWORK_KEY")?;
-    let demo = key.as_deref().is_none_or(|key| key == DEMO_KEY);
+    let name = var("LIVEFYRE_NETWORK")?.unwrap_or_else(|| DEMO_NETWORK.to_owned());
+    let is_demo_network = name.eq_ignore_ascii_case(DEMO_NETWORK);
+    let key = match var("LIVEFYRE_NETWORK_KEY")? {
+        Some(key) if key == DEMO_KEY && !is_demo_network => {
+            return Err(format!(
+                "LIVEFYRE_NETWORK_KEY is the public demo key, which only serves {DEMO_NETWORK}: \
+                 set the key of {name:?}"
+            )
+            .into());
+        }
+        Some(key) => key,
+        None if is_demo_network => DEMO_KEY.to_owned(),
+        None => {
+            return Err(format!(
+                "LIVEFYRE_NETWORK_KEY is not set: network {name:?} needs its own key \
+                 (the public demo key only serves {DEMO_NETWORK}){}",
+                misspelling_hint()
+            )
+            .into());
+        }
+    };
+    let demo = key == DEMO_KEY;
     if demo {
         eprintln!("WARNING: LIVEFYRE_NETWORK_KEY: using the PUBLIC DEMO KEY, known to everyone.");
         eprintln!(
             "WARNING: anyone can forge pull tokens for it: set your own key outside your laptop."
         );
     }
-    let network = Network::new(name, key.as_deref().unwrap_or(DEMO_KEY))
+    let network = Network::new(name, key)
         .map_err(|e| format!("LIVEFYRE_NETWORK / LIVEFYRE_NETWORK_KEY: {e}"))?;
     Ok((network, demo))
+}
+
+/// Names (never values) of set `LIVEFYRE*` variables the examples do not read.
+fn misspelling_hint() -> String {
+    let unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            name.to_ascii_uppercase().starts_with("LIVEFYRE")
+                && !KNOWN_VARS.contains(&name.as_str())
+        })
+        .collect();
+    if unknown.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; unknown variables set (misspelled?): {}",
+            unknown.join(", ")
+        )
+    }
+}
+
+/// The exit of an example: `error: …` on stderr and status 1 on failure.
+pub fn exit_code(result: Result<(), Box<dyn Error>>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `Ok(None)` when unset; a set-but-empty value is used as is (an empty key is an error).
