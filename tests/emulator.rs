@@ -454,6 +454,36 @@ async fn a_slow_pull_endpoint_times_out() {
     assert_eq!(emulator.remote_profile("ann"), None);
 }
 
+/// Regression (issue 9, defect 1): `Instant::now() + Duration::MAX` panicked in the worker,
+/// so the pull was never recorded and `wait_for_pull` timed out. Every timeout the setter
+/// accepts must work, "effectively none" included, for every pull after the first too.
+#[tokio::test]
+async fn any_pull_timeout_works_even_duration_max() {
+    for timeout in [Duration::MAX, Duration::from_secs(u64::MAX), Duration::ZERO] {
+        let emulator = Emulator::builder(network())
+            .workers(1)
+            .pull_timeout(timeout)
+            .start()
+            .await
+            .unwrap();
+        let server = PullServer::start(KEY, Duration::ZERO).await;
+        server.serve_profile(&Profile::new("ann", "Ann"));
+        server.serve_profile(&Profile::new("bob", "Bob"));
+        emulator.set_pull_url_template(server.template()).unwrap();
+        // Zero leaves no time for any answer; anything else is enough for loopback.
+        let expected = if timeout.is_zero() {
+            PullOutcome::Timeout
+        } else {
+            PullOutcome::Stored
+        };
+        for id in ["ann", "bob"] {
+            let record = pull_of(&emulator, id).await;
+            assert_eq!(record.outcome, expected, "{timeout:?} {id}");
+        }
+        emulator.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn a_closed_port_or_an_https_url_is_a_connect_error() {
     let emulator = Emulator::start(network()).await.unwrap();

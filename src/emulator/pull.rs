@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use tokio::time::error::Elapsed;
 use tokio::time::{Instant, timeout_at};
 
 use super::template::{self, REDACTED};
@@ -96,8 +97,10 @@ impl Puller {
             return failed(PullOutcome::ConnectError, "the pull URL is not a valid URL");
         };
 
-        let deadline = Instant::now() + self.timeout;
-        let response = match timeout_at(deadline, self.client.request(request)).await {
+        // One deadline for the whole pull. A timeout too long to add to the clock (up to
+        // `Duration::MAX`, "no timeout") has none, rather than panicking in the worker.
+        let deadline = Instant::now().checked_add(self.timeout);
+        let response = match within(deadline, self.client.request(request)).await {
             Err(_elapsed) => return failed(PullOutcome::Timeout, &self.timeout_reason()),
             Ok(Err(error)) => return failed(PullOutcome::ConnectError, &error_chain(&error)),
             Ok(Ok(response)) => response,
@@ -134,7 +137,7 @@ impl Puller {
             return fail(PullOutcome::InvalidDocument, Some(too_large()));
         }
         let body = Limited::new(response.into_body(), self.max_body_bytes).collect();
-        let body = match timeout_at(deadline, body).await {
+        let body = match within(deadline, body).await {
             Err(_elapsed) => return fail(PullOutcome::Timeout, Some(self.timeout_reason())),
             Ok(Err(error)) if error.is::<LengthLimitError>() => {
                 return fail(PullOutcome::InvalidDocument, Some(too_large()));
@@ -154,6 +157,14 @@ impl Puller {
 
     fn timeout_reason(&self) -> String {
         format!("no complete answer within {:?}", self.timeout)
+    }
+}
+
+/// Runs `future` until `deadline`, or to completion when there is none.
+async fn within<F: Future>(deadline: Option<Instant>, future: F) -> Result<F::Output, Elapsed> {
+    match deadline {
+        Some(deadline) => timeout_at(deadline, future).await,
+        None => Ok(future.await),
     }
 }
 
