@@ -8,18 +8,54 @@
 //!
 //! # HTTP API
 //!
+//! This table is the one description of the emulator's HTTP API.
+//!
 //! | request | answer |
 //! |---|---|
 //! | `POST /` with `actor_token` (a system token) and `pull_profile_url` (the template) | 204; 403 bad token; 400 template without `{id}` or not an absolute `http(s)` URL |
-//! | `POST /api/v3_0/user/{id}/refresh` (also `/api/v3.0/…`) with `lftoken` | 200 and a pull is queued; 403 bad token; 400 invalid id; **409** (text body) when no template is registered yet |
+//! | `POST /api/v3_0/user/{id}/refresh` (also `/api/v3.0/…`) with `lftoken` | 200 and a pull is queued; 403 bad token; 400 invalid id; **409** (text body) when no template is registered yet; 503 when the pull queue is full; or what a [ping fault](#ping-faults) says |
 //! | `GET /_emulator/profiles/{id}` | 200 `application/json`, the remote profile; 404 |
 //! | `GET /_emulator/pulls` | 200, a JSON array of [`PullRecord`]s, oldest first |
+//! | `GET /_emulator/pings` (optionally `?id=ID`) | 200, a JSON array of [`PingRecord`]s, oldest first: `id`, `arrived`, `answered` (Unix seconds), `answer` (a status, or `"dropped"`) |
+//! | `POST /_emulator/faults` with a JSON array of steps | 204, the plan replaces the faults in force; 400 (text body) with the reason |
+//! | `DELETE /_emulator/faults` | 204, no more faults |
 //!
 //! Parameters may be in an `application/x-www-form-urlencoded` body or in the query string
 //! (Livefyre's own clients used both); the body is read as a form whatever its
 //! `Content-Type`. A token is valid when [`Network::validate_livefyre_token`] accepts it.
-//! Another method on these paths gets 405 with `Allow`, a body over 64 KiB gets 413, and
-//! any other path 404.
+//! Another method on these paths gets 405 with `Allow`, a body over 64 KiB (the
+//! [`max_body_bytes`](EmulatorBuilder::max_body_bytes)) gets 413, and any other path 404.
+//!
+//! # Ping faults
+//!
+//! To test how a client lives through an outage, pings can be answered with a fault instead
+//! of being accepted: a [`FaultPlan`] is a list of steps, each a [`PingFault`] for a
+//! [`FaultLimit`] (a number of pings, a time window, or until cleared), played in order;
+//! after the last step pings are answered normally again. Set it with
+//! [`EmulatorBuilder::faults`], [`Emulator::set_faults`], or `POST /_emulator/faults`:
+//!
+//! ```json
+//! [
+//!   {"fault": "unavailable", "for_ms": 10000},
+//!   {"fault": "unavailable", "retry_after": 2, "pings": 5},
+//!   {"fault": "slow", "delay_ms": 1500, "pings": 1}
+//! ]
+//! ```
+//!
+//! | `fault` | answer | other fields |
+//! |---|---|---|
+//! | `"unavailable"` | 503 | `retry_after` (seconds) adds `Retry-After` |
+//! | `"too_many_requests"` | 429 | `retry_after` as above |
+//! | `"forbidden"` | 403 (a permanent failure for a client) | |
+//! | `"slow"` | the usual answer, `delay_ms` later | `delay_ms` (required) |
+//! | `"drop"` | none: the connection is closed | |
+//!
+//! Each step takes `pings` (a count) or `for_ms` (a window that starts when the step does),
+//! or neither (until cleared); unknown fields are refused. A fault answers after the body
+//! is read and before the token is checked; only pings whose path holds a valid user id
+//! meet faults, and only `slow` ones can queue a pull. Every such ping, faulty or not, is in
+//! the ping log with the time it arrived and the time it was answered, so a test can check
+//! that no user was pinged twice at once ([`Emulator::overlapping_pings`]).
 //!
 //! # Pulls
 //!
@@ -98,6 +134,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -110,8 +147,11 @@ use crate::token::is_valid_user_id;
 use crate::{Network, Profile};
 
 mod builder;
+mod control;
 mod error;
+mod fault;
 mod params;
+mod ping_record;
 mod pull;
 mod queue;
 mod record;
@@ -119,14 +159,19 @@ mod server;
 mod store;
 mod template;
 
-pub use builder::{DEFAULT_MAX_BODY_BYTES, DEFAULT_PULL_TIMEOUT, DEFAULT_WORKERS, EmulatorBuilder};
+pub use builder::{
+    DEFAULT_LOG_CAPACITY, DEFAULT_MAX_BODY_BYTES, DEFAULT_PULL_TIMEOUT, DEFAULT_WORKERS,
+    EmulatorBuilder,
+};
 pub use error::EmulatorError;
+pub use fault::{FaultLimit, FaultPlan, PingFault};
+pub use ping_record::{PingAnswer, PingRecord};
 pub use record::{PullOutcome, PullRecord};
 
 use store::State;
 
-/// How long [`Emulator::shutdown`] lets pulls and connections in progress finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// How long pulls and connections in progress get to finish once shutdown starts.
+const GRACE: Duration = Duration::from_secs(1);
 
 /// A running Livefyre emulator; see the [module documentation](self) for its HTTP API.
 ///
@@ -235,10 +280,96 @@ impl Emulator {
         self.state.profile(id)
     }
 
-    /// Every completed pull attempt, oldest first (the last 10,000).
+    /// Every completed pull attempt, oldest first (the last
+    /// [`log_capacity`](EmulatorBuilder::log_capacity), 100,000 by default).
     #[must_use]
     pub fn pull_log(&self) -> Vec<PullRecord> {
-        self.state.log()
+        self.state.pull_log()
+    }
+
+    /// Every ping received with a valid user id, oldest first, whatever its answer (the
+    /// last [`log_capacity`](EmulatorBuilder::log_capacity)). `GET /_emulator/pings` shows
+    /// the same records.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::Network;
+    /// use tower_livefyre::emulator::Emulator;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let emulator = Emulator::start(Network::new("labs.fyre.co", "network-key")?).await?;
+    /// assert!(emulator.ping_log().is_empty());
+    /// assert!(emulator.ping_counts().is_empty());
+    /// assert!(emulator.overlapping_pings().is_empty());
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn ping_log(&self) -> Vec<PingRecord> {
+        self.state.ping_log()
+    }
+
+    /// How many pings each user id received (every answer counted), from the ping log.
+    #[must_use]
+    pub fn ping_counts(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for record in self.state.ping_log() {
+            *counts.entry(record.id).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Pairs of pings of one user that were handled at the same time (see
+    /// [`PingRecord::overlaps`]), each pair in arrival order; empty when no user was ever
+    /// pinged twice at once.
+    #[must_use]
+    pub fn overlapping_pings(&self) -> Vec<(PingRecord, PingRecord)> {
+        let mut by_user: HashMap<String, Vec<PingRecord>> = HashMap::new();
+        for record in self.state.ping_log() {
+            by_user.entry(record.id.clone()).or_default().push(record);
+        }
+        let mut overlapping = Vec::new();
+        for mut pings in by_user.into_values() {
+            pings.sort_by_key(|record| record.arrived);
+            // The ping answered last among those before: any later arrival before its
+            // answer overlaps it.
+            let mut latest: Option<&PingRecord> = None;
+            for record in &pings {
+                if let Some(earlier) = latest.filter(|earlier| earlier.overlaps(record)) {
+                    overlapping.push((earlier.clone(), record.clone()));
+                }
+                if latest.is_none_or(|earlier| record.answered > earlier.answered) {
+                    latest = Some(record);
+                }
+            }
+        }
+        overlapping.sort_by_key(|(first, _)| first.arrived);
+        overlapping
+    }
+
+    /// Replaces the ping faults in force with `plan`, whose first step begins now. An
+    /// empty plan clears them, as `DELETE /_emulator/faults` does.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_livefyre::Network;
+    /// use tower_livefyre::emulator::{Emulator, FaultLimit, FaultPlan, PingFault};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let emulator = Emulator::start(Network::new("labs.fyre.co", "network-key")?).await?;
+    /// // An outage from now on, for two seconds.
+    /// let outage = PingFault::Unavailable { retry_after: None };
+    /// emulator.set_faults(FaultPlan::new().then(outage, FaultLimit::For(Duration::from_secs(2))));
+    /// // Over early.
+    /// emulator.set_faults(FaultPlan::new());
+    /// # Ok(()) }
+    /// ```
+    pub fn set_faults(&self, plan: FaultPlan) {
+        self.state.set_faults(plan);
     }
 
     /// Waits for the pull of `id` that answers every ping accepted before this call, and
@@ -258,7 +389,7 @@ impl Emulator {
         timeout: Duration,
     ) -> Result<PullRecord, EmulatorError> {
         // Subscribe before reading the state, so a completion in between is not missed.
-        let mut completed = self.state.completed.subscribe();
+        let mut completed = self.state.completions();
         let requested = self.state.requested(id);
         let wait = async {
             loop {
@@ -286,7 +417,7 @@ impl Emulator {
         self.shutdown.send_replace(true);
         let tasks = &mut self.tasks;
         let joined = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(SHUTDOWN_GRACE, joined).await.is_err() {
+        if tokio::time::timeout(GRACE, joined).await.is_err() {
             self.tasks.shutdown().await;
         }
     }

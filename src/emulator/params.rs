@@ -60,7 +60,7 @@ fn single(pairs: &[(String, String)], name: &str) -> Result<Option<String>, Refu
 }
 
 /// Reads the whole body, refusing more than `max` bytes (by `Content-Length` before reading).
-async fn read_body(request: Request<Incoming>, max: usize) -> Result<Bytes, Refused> {
+pub(super) async fn read_body(request: Request<Incoming>, max: usize) -> Result<Bytes, Refused> {
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)

@@ -132,7 +132,10 @@ impl PullRecord {
 }
 
 /// A time before 1970 cannot come from the clock of a sane machine; it shows as 0.
-fn unix_seconds<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+pub(super) fn unix_seconds<S: Serializer>(
+    time: &SystemTime,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     let seconds = time
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |since| since.as_secs_f64());

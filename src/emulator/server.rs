@@ -1,21 +1,12 @@
-//! The emulator's HTTP API: ping, registration, and the `/_emulator/…` inspection routes.
-//!
-//! | request | answer |
-//! |---|---|
-//! | `POST /api/v3_0/user/{id}/refresh`, `POST /api/v3.0/user/{id}/refresh` | 200 queued · 403 token · 400 id · 409 no pull URL yet · 503 queue full |
-//! | `POST /` with `actor_token`, `pull_profile_url` | 204 · 403 token · 400 template |
-//! | `GET /_emulator/profiles/{id}` | 200 JSON · 404 |
-//! | `GET /_emulator/pulls` | 200 JSON array |
-//! | another method on those paths | 405 with `Allow` |
-//! | a body over 64 KiB | 413 |
-//! | anything else | 404 |
+//! The emulator's HTTP server: routing and the handlers. The API itself is documented once,
+//! in the [module documentation](super).
 
-use std::convert::Infallible;
+use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -27,24 +18,34 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::params::{Params, Refused};
-use super::stopped;
+use serde::Serialize;
+
+use super::params::{Params, Refused, read_body};
 use super::store::State;
-use super::template;
+use super::{FaultPlan, GRACE, PingAnswer, PingFault, PingRecord, control, stopped, template};
 use crate::Network;
 use crate::token::is_valid_user_id;
-
-/// Largest request body read; the forms here are a few hundred bytes.
-pub(super) const MAX_REQUEST_BODY: usize = 64 * 1024;
-
-/// How long open connections get to finish their request once shutdown starts.
-pub(super) const GRACE: Duration = Duration::from_secs(1);
 
 /// What the handlers need.
 pub(super) struct App {
     pub(super) network: Network,
     pub(super) state: Arc<State>,
+    /// The largest request body read.
+    pub(super) max_body_bytes: usize,
 }
+
+/// The error that makes hyper close a connection without answering: a
+/// [`PingFault::Drop`].
+#[derive(Debug)]
+struct Dropped;
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the connection was dropped by an emulated fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
 
 /// Accepts connections until shutdown is signalled, then closes the listener at once and
 /// gives open connections [`GRACE`] to finish.
@@ -80,7 +81,7 @@ async fn connection(
 ) {
     let service = service_fn(move |request| {
         let app = app.clone();
-        async move { Ok::<_, Infallible>(app.handle(request).await) }
+        async move { app.handle(request).await }
     });
     let mut builder = http1::Builder::new();
     // The timer makes hyper's default header-read timeout apply to idle clients.
@@ -107,6 +108,8 @@ enum Route<'p> {
     Ping(&'p str),
     Profile(&'p str),
     Pulls,
+    Pings,
+    Faults,
     NotFound,
 }
 
@@ -115,8 +118,11 @@ fn route(path: &str) -> Route<'_> {
     if path == "/" {
         return Route::Register;
     }
-    if path == "/_emulator/pulls" {
-        return Route::Pulls;
+    match path {
+        "/_emulator/pulls" => return Route::Pulls,
+        "/_emulator/pings" => return Route::Pings,
+        "/_emulator/faults" => return Route::Faults,
+        _ => {}
     }
     if let Some(id) = path.strip_prefix("/_emulator/profiles/")
         && !id.is_empty()
@@ -136,55 +142,123 @@ fn route(path: &str) -> Route<'_> {
 }
 
 impl App {
-    async fn handle(&self, request: Request<Incoming>) -> Reply {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Reply, Dropped> {
         let method = request.method().clone();
         let post = method == Method::POST;
         let get = method == Method::GET || method == Method::HEAD;
-        match route(request.uri().path()) {
+        let reply = match route(request.uri().path()) {
             Route::Register if post => self.register(request).await,
             Route::Ping(raw_id) if post => {
                 let raw_id = raw_id.to_owned();
-                self.ping(&raw_id, request).await
+                return self.ping(&raw_id, request).await;
             }
             Route::Register | Route::Ping(_) => not_allowed("POST"),
             Route::Profile(raw_id) if get => self.profile(raw_id),
-            Route::Pulls if get => self.pulls(),
-            Route::Profile(_) | Route::Pulls => not_allowed("GET, HEAD"),
+            Route::Pulls if get => json(&self.state.pull_log()),
+            Route::Pings if get => self.pings(&request),
+            Route::Profile(_) | Route::Pulls | Route::Pings => not_allowed("GET, HEAD"),
+            Route::Faults if post => self.set_faults(request).await,
+            Route::Faults if method == Method::DELETE => {
+                self.state.set_faults(FaultPlan::new());
+                empty(StatusCode::NO_CONTENT)
+            }
+            Route::Faults => not_allowed("POST, DELETE"),
             Route::NotFound => empty(StatusCode::NOT_FOUND),
-        }
+        };
+        Ok(reply)
     }
 
-    /// `POST /api/v3_0/user/{id}/refresh`: the ping.
-    async fn ping(&self, raw_id: &str, request: Request<Incoming>) -> Reply {
-        let params = match Params::read(request, MAX_REQUEST_BODY).await {
+    /// `POST /api/v3_0/user/{id}/refresh`: the ping. Pings of a valid id meet the faults in
+    /// force and are logged, whatever their answer.
+    async fn ping(&self, raw_id: &str, request: Request<Incoming>) -> Result<Reply, Dropped> {
+        let arrived = SystemTime::now();
+        let id = percent_decode_str(raw_id).decode_utf8();
+        let Some(id) = id.ok().filter(|id| is_valid_user_id(id)) else {
+            return Ok(self.refuse_invalid_id(request).await);
+        };
+        let answer = self.answer_ping(&id, request).await;
+        let logged = match &answer {
+            Ok(reply) => PingAnswer::Status(reply.status().as_u16()),
+            Err(Dropped) => PingAnswer::Dropped,
+        };
+        tracing::debug!(%id, answer = %logged, "emulator ping");
+        self.state
+            .record_ping(PingRecord::new(id.into_owned(), arrived, logged));
+        answer
+    }
+
+    async fn answer_ping(&self, id: &str, request: Request<Incoming>) -> Result<Reply, Dropped> {
+        let params = match Params::read(request, self.max_body_bytes).await {
+            Ok(params) => params,
+            Err(refused) => return Ok(refused_reply(refused)),
+        };
+        match self.state.next_fault() {
+            None => {}
+            Some(PingFault::Drop) => return Err(Dropped),
+            Some(PingFault::Slow { delay }) => tokio::time::sleep(delay).await,
+            Some(fault) => return Ok(fault_reply(fault)),
+        }
+        if !self.token_ok(params.get("lftoken"), "ping") {
+            return Ok(empty(StatusCode::FORBIDDEN));
+        }
+        if self.state.template().is_none() {
+            return Ok(text(
+                StatusCode::CONFLICT,
+                "no pull URL is registered: POST / with actor_token and pull_profile_url first",
+            ));
+        }
+        Ok(match self.state.request_pull(id) {
+            Ok(()) => empty(StatusCode::OK),
+            Err(_full) => text(StatusCode::SERVICE_UNAVAILABLE, "the pull queue is full"),
+        })
+    }
+
+    /// A ping whose path holds no valid user id: 403 for a bad token (checked first, as
+    /// for every ping), else 400.
+    async fn refuse_invalid_id(&self, request: Request<Incoming>) -> Reply {
+        let params = match Params::read(request, self.max_body_bytes).await {
             Ok(params) => params,
             Err(refused) => return refused_reply(refused),
         };
         if !self.token_ok(params.get("lftoken"), "ping") {
             return empty(StatusCode::FORBIDDEN);
         }
-        let id = percent_decode_str(raw_id).decode_utf8();
-        let Some(id) = id.ok().filter(|id| is_valid_user_id(id)) else {
-            return text(
-                StatusCode::BAD_REQUEST,
-                "the user id must be letters, digits, `_`, `.` and `-`",
-            );
+        text(
+            StatusCode::BAD_REQUEST,
+            "the user id must be letters, digits, `_`, `.` and `-`",
+        )
+    }
+
+    /// `POST /_emulator/faults`: replaces the faults in force.
+    async fn set_faults(&self, request: Request<Incoming>) -> Reply {
+        let body = match read_body(request, self.max_body_bytes).await {
+            Ok(body) => body,
+            Err(refused) => return refused_reply(refused),
         };
-        if self.state.template().is_none() {
-            return text(
-                StatusCode::CONFLICT,
-                "no pull URL is registered: POST / with actor_token and pull_profile_url first",
-            );
+        match control::parse_plan(&body) {
+            Ok(plan) => {
+                self.state.set_faults(plan);
+                empty(StatusCode::NO_CONTENT)
+            }
+            Err(problem) => text(StatusCode::BAD_REQUEST, problem),
         }
-        match self.state.request_pull(&id) {
-            Ok(()) => empty(StatusCode::OK),
-            Err(_full) => text(StatusCode::SERVICE_UNAVAILABLE, "the pull queue is full"),
+    }
+
+    /// `GET /_emulator/pings`, optionally `?id=…` for one user's.
+    fn pings(&self, request: &Request<Incoming>) -> Reply {
+        let query = request.uri().query().unwrap_or_default().as_bytes();
+        let only =
+            form_urlencoded::parse(query).find_map(|(name, id)| (name == "id").then_some(id));
+        let mut log = self.state.ping_log();
+        if let Some(only) = only {
+            log.retain(|record| record.id == only);
         }
+        json(&log)
     }
 
     /// `POST /`: registering the pull URL template.
     async fn register(&self, request: Request<Incoming>) -> Reply {
-        let params = match Params::read(request, MAX_REQUEST_BODY).await {
+        let params = match Params::read(request, self.max_body_bytes).await {
             Ok(params) => params,
             Err(refused) => return refused_reply(refused),
         };
@@ -221,17 +295,9 @@ impl App {
     fn profile(&self, raw_id: &str) -> Reply {
         let id = percent_decode_str(raw_id).decode_utf8();
         let profile = id.ok().and_then(|id| self.state.profile(&id));
-        match profile.map(|profile| serde_json::to_vec(&profile)) {
-            Some(Ok(body)) => json(body),
-            _ => empty(StatusCode::NOT_FOUND),
-        }
-    }
-
-    fn pulls(&self) -> Reply {
-        match serde_json::to_vec(&self.state.log()) {
-            Ok(body) => json(body),
-            // Plain strings, numbers and enums always serialize.
-            Err(_) => empty(StatusCode::INTERNAL_SERVER_ERROR),
+        match profile {
+            Some(profile) => json(&profile),
+            None => empty(StatusCode::NOT_FOUND),
         }
     }
 }
@@ -260,18 +326,34 @@ fn empty(status: StatusCode) -> Reply {
     reply(status, Bytes::new())
 }
 
-fn text(status: StatusCode, message: &'static str) -> Reply {
+fn text(status: StatusCode, message: impl Into<Bytes>) -> Reply {
     let mut response = reply(status, message);
     let plain = HeaderValue::from_static("text/plain; charset=utf-8");
     response.headers_mut().insert(CONTENT_TYPE, plain);
     response
 }
 
-fn json(body: Vec<u8>) -> Reply {
+fn json(value: &impl Serialize) -> Reply {
+    let Ok(body) = serde_json::to_vec(value) else {
+        // Plain strings, numbers and enums always serialize.
+        return empty(StatusCode::INTERNAL_SERVER_ERROR);
+    };
     let mut response = reply(StatusCode::OK, body);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn fault_reply(fault: PingFault) -> Reply {
+    let status = fault
+        .status()
+        .and_then(|status| StatusCode::from_u16(status).ok())
+        .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = text(status, "emulated fault");
+    if let Some(seconds) = fault.retry_after() {
+        response.headers_mut().insert(RETRY_AFTER, seconds.into());
+    }
     response
 }
 

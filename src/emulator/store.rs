@@ -1,106 +1,238 @@
-//! The emulator's memory: the registered template, the remote profiles, the pull log, and the
-//! per-user bookkeeping that the queue (`queue.rs`) and `wait_for_pull` share.
+//! The emulator's memory and every rule that changes it: the registered template, the pull
+//! queue and its per-user bookkeeping, the remote profiles, the pull and ping logs, and the
+//! ping faults in force.
 //!
-//! One mutex guards it all, so that finishing a pull (profile, log, in-flight flag) is atomic
-//! for every observer. It is never held across an `.await`.
+//! Pull bookkeeping sits behind one mutex, so that finishing a pull (profile, log, in-flight
+//! flag) is atomic for every observer; pings and faults have their own. No lock is held
+//! across an `.await`.
+//!
+//! Requests for one id coalesce: while the id waits in the queue, more pings change nothing;
+//! while it is being pulled, the next ping queues exactly one more pull, which starts only
+//! after the running one ends. So one id is never pulled twice at once, a burst of pings
+//! costs at most two pulls, and the last pull always starts after the last ping.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
+use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, watch};
 
-use super::PullRecord;
+use super::fault::{FaultPlan, FaultSchedule, PingFault};
+use super::{PingRecord, PullRecord};
 use crate::Profile;
 
-/// The pull log keeps this many records, dropping the oldest, so that a long-running
-/// emulator does not grow without bound.
-pub(super) const MAX_LOG_RECORDS: usize = 10_000;
+/// Most ids waiting at once; past it, pings get 503 instead of growing memory without bound.
+const MAX_QUEUED: usize = 10_000;
+
+/// The queue is full.
+#[derive(Debug)]
+pub(super) struct QueueFull;
+
+/// One pull a worker took from the queue.
+pub(super) struct Job {
+    pub(super) id: String,
+    /// The template registered when the job started.
+    pub(super) template: Option<String>,
+    /// `User::requested` when the job started.
+    covers: u64,
+}
 
 pub(super) struct State {
-    pub(super) inner: Mutex<Inner>,
+    pulls: Mutex<Pulls>,
+    pings: Mutex<VecDeque<PingRecord>>,
+    faults: Mutex<FaultSchedule>,
+    /// How many records each log keeps, dropping the oldest.
+    log_capacity: usize,
     /// Wakes idle workers: a pull was queued or an id stopped being in flight.
-    pub(super) work: Notify,
+    work: Notify,
     /// Counts completed pulls; `wait_for_pull` watches it.
-    pub(super) completed: watch::Sender<u64>,
+    completed: watch::Sender<u64>,
 }
 
 #[derive(Default)]
-pub(super) struct Inner {
-    pub(super) template: Option<String>,
+struct Pulls {
+    template: Option<String>,
     /// Ids waiting for a worker, oldest first; each at most once.
-    pub(super) queue: VecDeque<String>,
-    pub(super) users: HashMap<String, User>,
-    pub(super) log: VecDeque<PullRecord>,
+    queue: VecDeque<String>,
+    users: HashMap<String, User>,
+    log: VecDeque<PullRecord>,
 }
 
 /// Everything the emulator knows about one user id.
 #[derive(Default)]
-pub(super) struct User {
+struct User {
     /// How many pulls were requested (pings accepted) so far.
-    pub(super) requested: u64,
+    requested: u64,
     /// Waiting in the queue, not started.
-    pub(super) queued: bool,
+    queued: bool,
     /// A worker is pulling it right now.
-    pub(super) in_flight: bool,
+    in_flight: bool,
     /// The remote profile, from the last `stored` pull.
-    pub(super) profile: Option<Profile>,
+    profile: Option<Profile>,
     /// The last completed pull, with the value of `requested` when it started: it reflects
     /// every request up to that number.
-    pub(super) last: Option<(u64, PullRecord)>,
+    last: Option<(u64, PullRecord)>,
+}
+
+/// A panic elsewhere while holding a lock leaves consistent data (every update is a few
+/// plain assignments), so a poisoned lock is used as is rather than spreading panics.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Appends to a log that keeps at most `capacity` records.
+fn push_bounded<T>(log: &mut VecDeque<T>, capacity: usize, record: T) {
+    if log.len() >= capacity {
+        log.pop_front();
+    }
+    log.push_back(record);
 }
 
 impl State {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(faults: FaultPlan, log_capacity: usize) -> Self {
         Self {
-            inner: Mutex::new(Inner::default()),
+            pulls: Mutex::default(),
+            pings: Mutex::default(),
+            faults: Mutex::new(FaultSchedule::new(faults, Instant::now())),
+            log_capacity: log_capacity.max(1),
             work: Notify::new(),
             completed: watch::Sender::new(0),
         }
     }
 
-    /// A panic elsewhere while holding the lock leaves consistent data (every update is a
-    /// few plain assignments), so a poisoned lock is used as is rather than spreading panics.
-    pub(super) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+    // ------------------------------------------------------------ template and profiles
 
     pub(super) fn template(&self) -> Option<String> {
-        self.lock().template.clone()
+        lock(&self.pulls).template.clone()
     }
 
     pub(super) fn set_template(&self, template: String) {
-        self.lock().template = Some(template);
+        lock(&self.pulls).template = Some(template);
     }
 
     pub(super) fn profile(&self, id: &str) -> Option<Profile> {
-        self.lock()
+        lock(&self.pulls)
             .users
             .get(id)
             .and_then(|user| user.profile.clone())
     }
 
-    pub(super) fn log(&self) -> Vec<PullRecord> {
-        self.lock().log.iter().cloned().collect()
+    // ------------------------------------------------------------ the queue
+
+    /// Schedules a pull of `id`, unless one is already waiting.
+    pub(super) fn request_pull(&self, id: &str) -> Result<(), QueueFull> {
+        let mut guard = lock(&self.pulls);
+        let pulls = &mut *guard;
+        let already_queued = pulls.users.get(id).is_some_and(|user| user.queued);
+        if !already_queued && pulls.queue.len() >= MAX_QUEUED {
+            return Err(QueueFull);
+        }
+        let user = pulls.users.entry(id.to_owned()).or_default();
+        user.requested += 1;
+        if !already_queued {
+            user.queued = true;
+            pulls.queue.push_back(id.to_owned());
+        }
+        drop(guard);
+        if !already_queued {
+            self.work.notify_waiters();
+        }
+        Ok(())
+    }
+
+    /// Resolves when a job may have become available. Enable it before
+    /// [`take_job`](Self::take_job), so a job queued in between is not missed.
+    pub(super) fn work_notified(&self) -> Notified<'_> {
+        self.work.notified()
+    }
+
+    /// The oldest queued id that is not being pulled right now.
+    pub(super) fn take_job(&self) -> Option<Job> {
+        let mut guard = lock(&self.pulls);
+        let pulls = &mut *guard;
+        let users = &pulls.users;
+        let position = pulls
+            .queue
+            .iter()
+            .position(|id| users.get(id).is_none_or(|user| !user.in_flight))?;
+        let id = pulls.queue.remove(position)?;
+        let template = pulls.template.clone();
+        let user = pulls.users.entry(id.clone()).or_default();
+        user.queued = false;
+        user.in_flight = true;
+        Some(Job {
+            covers: user.requested,
+            id,
+            template,
+        })
+    }
+
+    /// Records the result of a job and makes it visible to `wait_for_pull`.
+    pub(super) fn finish(&self, job: Job, record: PullRecord, profile: Option<Profile>) {
+        let mut guard = lock(&self.pulls);
+        let pulls = &mut *guard;
+        push_bounded(&mut pulls.log, self.log_capacity, record.clone());
+        let user = pulls.users.entry(job.id).or_default();
+        user.in_flight = false;
+        if profile.is_some() {
+            user.profile = profile;
+        }
+        user.last = Some((job.covers, record));
+        let queued_again = user.queued;
+        drop(guard);
+        self.completed.send_modify(|count| *count += 1);
+        if queued_again {
+            // Another worker may be idle while this id waited for us to finish.
+            self.work.notify_waiters();
+        }
+    }
+
+    // ------------------------------------------------------------ completed pulls
+
+    pub(super) fn pull_log(&self) -> Vec<PullRecord> {
+        lock(&self.pulls).log.iter().cloned().collect()
+    }
+
+    /// Changes with every completed pull.
+    pub(super) fn completions(&self) -> watch::Receiver<u64> {
+        self.completed.subscribe()
     }
 
     /// How many pulls of `id` were requested so far.
     pub(super) fn requested(&self, id: &str) -> u64 {
-        self.lock().users.get(id).map_or(0, |user| user.requested)
+        lock(&self.pulls)
+            .users
+            .get(id)
+            .map_or(0, |user| user.requested)
     }
 
     /// The last completed pull of `id`, if it started after the first `requested` requests.
     pub(super) fn last_covering(&self, id: &str, requested: u64) -> Option<PullRecord> {
-        let inner = self.lock();
-        let (covers, record) = inner.users.get(id)?.last.as_ref()?;
+        let pulls = lock(&self.pulls);
+        let (covers, record) = pulls.users.get(id)?.last.as_ref()?;
         (*covers >= requested).then(|| record.clone())
     }
-}
 
-impl Inner {
-    pub(super) fn push_log(&mut self, record: PullRecord) {
-        if self.log.len() >= MAX_LOG_RECORDS {
-            self.log.pop_front();
-        }
-        self.log.push_back(record);
+    // ------------------------------------------------------------ pings and faults
+
+    pub(super) fn record_ping(&self, record: PingRecord) {
+        push_bounded(&mut lock(&self.pings), self.log_capacity, record);
+    }
+
+    pub(super) fn ping_log(&self) -> Vec<PingRecord> {
+        lock(&self.pings).iter().cloned().collect()
+    }
+
+    /// Replaces the faults in force; the plan's first step begins now.
+    pub(super) fn set_faults(&self, plan: FaultPlan) {
+        *lock(&self.faults) = FaultSchedule::new(plan, Instant::now());
+    }
+
+    /// The fault that answers a ping arriving now, if any.
+    pub(super) fn next_fault(&self) -> Option<PingFault> {
+        // The clock is read under the lock, so the schedule sees times in order.
+        let mut faults = lock(&self.faults);
+        faults.next(Instant::now())
     }
 }

@@ -1,0 +1,306 @@
+//! Ping faults: [`PingFault`], [`FaultLimit`], [`FaultPlan`], and the schedule that decides
+//! which fault (if any) answers each ping.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// How the emulator answers a ping while a fault is active, instead of accepting it.
+///
+/// A fault answers before the token is read, as a load balancer in front of a Livefyre that
+/// is down would; every fault but [`Slow`](Self::Slow) queues no pull.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_livefyre::emulator::PingFault;
+///
+/// let outage = PingFault::Unavailable { retry_after: Some(2) };
+/// assert_eq!(outage.status(), Some(503));
+/// assert_eq!(PingFault::Slow { delay: Duration::from_millis(300) }.status(), None);
+/// assert_eq!(PingFault::Drop.status(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PingFault {
+    /// 503 Service Unavailable, with `Retry-After: <seconds>` when set.
+    Unavailable {
+        /// The `Retry-After` header, in seconds; none when `None`.
+        retry_after: Option<u64>,
+    },
+    /// 429 Too Many Requests, with `Retry-After: <seconds>` when set.
+    TooManyRequests {
+        /// The `Retry-After` header, in seconds; none when `None`.
+        retry_after: Option<u64>,
+    },
+    /// 403 Forbidden, as Livefyre answers a token signed with the wrong key: a permanent
+    /// failure for a client, whatever the token really was.
+    Forbidden,
+    /// Waits `delay`, then handles the ping as usual (so an accepted one queues a pull).
+    Slow {
+        /// How long the answer is held back.
+        delay: Duration,
+    },
+    /// Closes the connection without any answer.
+    Drop,
+}
+
+impl PingFault {
+    /// The status this fault answers with; `None` for [`Slow`](Self::Slow) (the usual
+    /// answer, later) and [`Drop`](Self::Drop) (no answer).
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Unavailable { .. } => Some(503),
+            Self::TooManyRequests { .. } => Some(429),
+            Self::Forbidden => Some(403),
+            Self::Slow { .. } | Self::Drop => None,
+        }
+    }
+
+    /// The `Retry-After` seconds sent with the answer, if any.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Unavailable { retry_after } | Self::TooManyRequests { retry_after } => {
+                *retry_after
+            }
+            Self::Forbidden | Self::Slow { .. } | Self::Drop => None,
+        }
+    }
+}
+
+/// How long one step of a [`FaultPlan`] lasts.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_livefyre::emulator::FaultLimit;
+///
+/// let limits = [
+///     FaultLimit::Pings(3),
+///     FaultLimit::For(Duration::from_secs(10)),
+///     FaultLimit::UntilCleared,
+/// ];
+/// assert_eq!(limits.len(), 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultLimit {
+    /// The next this many pings (with a valid user id); 0 skips the step.
+    Pings(u64),
+    /// Every ping arriving within this long after the step began. The step begins when the
+    /// plan is installed (for the first step) or when the step before it ended. A window too
+    /// long to add to the clock (`Duration::MAX`) never ends.
+    For(Duration),
+    /// Every ping, until the plan is replaced or cleared.
+    UntilCleared,
+}
+
+/// A sequence of ping faults, each for a number of pings or a time window; when the last step
+/// ends, pings are answered normally again.
+///
+/// Install it with [`EmulatorBuilder::faults`](super::EmulatorBuilder::faults),
+/// [`Emulator::set_faults`](super::Emulator::set_faults) or `POST /_emulator/faults` (see
+/// the [module documentation](super) for its JSON form).
+///
+/// # Example
+///
+/// An outage: 503 for ten seconds, then 503 with `Retry-After: 2` for three more pings, then
+/// recovery.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_livefyre::emulator::{FaultLimit, FaultPlan, PingFault};
+///
+/// let outage = FaultPlan::new()
+///     .then(PingFault::Unavailable { retry_after: None }, FaultLimit::For(Duration::from_secs(10)))
+///     .then(PingFault::Unavailable { retry_after: Some(2) }, FaultLimit::Pings(3));
+/// assert_eq!(outage.steps().len(), 2);
+/// assert!(FaultPlan::new().steps().is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct FaultPlan {
+    steps: Vec<(PingFault, FaultLimit)>,
+}
+
+impl FaultPlan {
+    /// An empty plan: every ping is answered normally.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a step: `fault` answers pings until `limit` is reached.
+    pub fn then(mut self, fault: PingFault, limit: FaultLimit) -> Self {
+        self.steps.push((fault, limit));
+        self
+    }
+
+    /// The steps, in order.
+    #[must_use]
+    pub fn steps(&self) -> &[(PingFault, FaultLimit)] {
+        &self.steps
+    }
+}
+
+/// A step being played: what is left of its limit.
+#[derive(Debug)]
+enum Remaining {
+    Pings(u64),
+    /// The end of the window; `None` when it is too far away to represent.
+    Until(Option<Instant>),
+    Forever,
+}
+
+/// An installed [`FaultPlan`], played against the pings as they arrive.
+#[derive(Debug, Default)]
+pub(super) struct FaultSchedule {
+    /// The steps not started yet, in order.
+    waiting: VecDeque<(PingFault, FaultLimit)>,
+    /// The step in force, if any.
+    current: Option<(PingFault, Remaining)>,
+}
+
+impl FaultSchedule {
+    /// Installs `plan` at `now`: its first step begins at once.
+    pub(super) fn new(plan: FaultPlan, now: Instant) -> Self {
+        let mut schedule = Self {
+            waiting: plan.steps.into(),
+            current: None,
+        };
+        schedule.begin_next(now);
+        schedule
+    }
+
+    /// The fault that answers a ping arriving at `now` (times never go backwards), or
+    /// `None` for a normal answer.
+    pub(super) fn next(&mut self, now: Instant) -> Option<PingFault> {
+        loop {
+            let (fault, remaining) = self.current.as_mut()?;
+            let fault = *fault;
+            match remaining {
+                Remaining::Forever => return Some(fault),
+                Remaining::Pings(left) => {
+                    *left -= 1;
+                    if *left == 0 {
+                        self.begin_next(now);
+                    }
+                    return Some(fault);
+                }
+                Remaining::Until(None) => return Some(fault),
+                Remaining::Until(Some(end)) if now < *end => return Some(fault),
+                // The window closed before this ping: the next step began when it closed.
+                Remaining::Until(Some(end)) => {
+                    let ended = *end;
+                    self.begin_next(ended);
+                }
+            }
+        }
+    }
+
+    /// Starts the next step with pings left in it, at `start`.
+    fn begin_next(&mut self, start: Instant) {
+        self.current = None;
+        while let Some((fault, limit)) = self.waiting.pop_front() {
+            let remaining = match limit {
+                FaultLimit::Pings(0) => continue,
+                FaultLimit::Pings(count) => Remaining::Pings(count),
+                FaultLimit::For(window) => Remaining::Until(start.checked_add(window)),
+                FaultLimit::UntilCleared => Remaining::Forever,
+            };
+            self.current = Some((fault, remaining));
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UNAVAILABLE: PingFault = PingFault::Unavailable { retry_after: None };
+    const LATER: PingFault = PingFault::Unavailable {
+        retry_after: Some(2),
+    };
+
+    /// The faults answering pings at these offsets (in seconds) from the installation.
+    fn play(plan: FaultPlan, offsets: &[u64]) -> Vec<Option<PingFault>> {
+        let start = Instant::now();
+        let mut schedule = FaultSchedule::new(plan, start);
+        offsets
+            .iter()
+            .map(|&offset| schedule.next(start + Duration::from_secs(offset)))
+            .collect()
+    }
+
+    #[test]
+    fn steps_play_in_order_then_pings_are_answered_normally() {
+        let secs = |s| FaultLimit::For(Duration::from_secs(s));
+        // A plan, when pings arrive (seconds after it is installed), the faults they meet.
+        type Case = (FaultPlan, &'static [u64], Vec<Option<PingFault>>);
+        let cases: Vec<Case> = vec![
+            (FaultPlan::new(), &[0, 1], vec![None, None]),
+            (
+                FaultPlan::new().then(PingFault::Drop, FaultLimit::Pings(2)),
+                &[0, 0, 0],
+                vec![Some(PingFault::Drop), Some(PingFault::Drop), None],
+            ),
+            (
+                FaultPlan::new()
+                    .then(PingFault::Drop, FaultLimit::Pings(0))
+                    .then(UNAVAILABLE, FaultLimit::Pings(1)),
+                &[0, 0],
+                vec![Some(UNAVAILABLE), None],
+            ),
+            // 503 for 10 s, then Retry-After for 2 pings, then recovery.
+            (
+                FaultPlan::new()
+                    .then(UNAVAILABLE, secs(10))
+                    .then(LATER, FaultLimit::Pings(2)),
+                &[0, 9, 10, 30, 31],
+                vec![
+                    Some(UNAVAILABLE),
+                    Some(UNAVAILABLE),
+                    Some(LATER),
+                    Some(LATER),
+                    None,
+                ],
+            ),
+            // The second window starts when the first closes, not at the next ping.
+            (
+                FaultPlan::new()
+                    .then(UNAVAILABLE, secs(10))
+                    .then(LATER, secs(5)),
+                &[0, 12, 15, 16],
+                vec![Some(UNAVAILABLE), Some(LATER), None, None],
+            ),
+            (
+                FaultPlan::new().then(PingFault::Forbidden, FaultLimit::UntilCleared),
+                &[0, 1_000_000],
+                vec![Some(PingFault::Forbidden); 2],
+            ),
+            (
+                FaultPlan::new().then(PingFault::Drop, FaultLimit::For(Duration::MAX)),
+                &[0, 4_294_967_295],
+                vec![Some(PingFault::Drop); 2],
+            ),
+        ];
+        for (plan, offsets, expected) in cases {
+            assert_eq!(play(plan.clone(), offsets), expected, "{plan:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_and_retry_after() {
+        assert_eq!(LATER.status(), Some(503));
+        assert_eq!(LATER.retry_after(), Some(2));
+        let slow = PingFault::TooManyRequests {
+            retry_after: Some(7),
+        };
+        assert_eq!((slow.status(), slow.retry_after()), (Some(429), Some(7)));
+        assert_eq!(PingFault::Forbidden.status(), Some(403));
+        assert_eq!(PingFault::Drop.retry_after(), None);
+    }
+}
