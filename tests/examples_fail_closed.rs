@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,12 +93,7 @@ fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         }
         let _ = lines_tx.send(None);
     });
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr_reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        let _ = stderr.read_to_string(&mut all);
-        all
-    });
+    let stderr_reader = common::example::read_to_end(child.stderr.take().unwrap());
 
     let deadline = Instant::now() + TIMEOUT;
     let mut stdout = String::new();

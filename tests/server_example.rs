@@ -12,6 +12,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -60,6 +61,9 @@ struct Server {
     lines: mpsc::Receiver<String>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
+    /// One message from each output stream's reader when it reaches the end of its stream.
+    closed: mpsc::Receiver<()>,
+    readers: Vec<JoinHandle<()>>,
 }
 
 impl Drop for Server {
@@ -69,12 +73,14 @@ impl Drop for Server {
     }
 }
 
-/// Pipes `reader` into `sink` line by line on a thread, forwarding each line to `lines`.
+/// Pipes `reader` into `sink` line by line on a thread, forwarding each line to `lines`, and
+/// tells `closed` when the stream ends.
 fn collect(
     reader: impl Read + Send + 'static,
     sink: Arc<Mutex<String>>,
     lines: Option<mpsc::Sender<String>>,
-) {
+    closed: mpsc::Sender<()>,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(reader).lines() {
             let Ok(line) = line else { break };
@@ -86,7 +92,8 @@ fn collect(
                 let _ = lines.send(line);
             }
         }
-    });
+        let _ = closed.send(());
+    })
 }
 
 /// The compiled `examples/server` (built by `cargo test`) with exactly `env` for the
@@ -114,17 +121,28 @@ fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
     let mut child = command.spawn().expect("cannot run examples/server");
     let (stdout, stderr) = (Arc::default(), Arc::default());
     let (sender, lines) = mpsc::channel();
-    collect(
-        child.stdout.take().unwrap(),
-        Arc::clone(&stdout),
-        Some(sender),
-    );
-    collect(child.stderr.take().unwrap(), Arc::clone(&stderr), None);
+    let (closed_sender, closed) = mpsc::channel();
+    let readers = vec![
+        collect(
+            child.stdout.take().unwrap(),
+            Arc::clone(&stdout),
+            Some(sender),
+            closed_sender.clone(),
+        ),
+        collect(
+            child.stderr.take().unwrap(),
+            Arc::clone(&stderr),
+            None,
+            closed_sender,
+        ),
+    ];
     Server {
         child,
         lines,
         stdout,
         stderr,
+        closed,
+        readers,
     }
 }
 
@@ -148,29 +166,35 @@ impl Server {
         }
     }
 
-    /// Waits for the process to exit by itself.
+    /// Waits for the process to exit by itself: both its output streams end (the readers
+    /// are joined, so [`Server::stdout`] and [`Server::stderr`] are complete), then it is reaped.
     fn wait_for_exit(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+        for _ in 0..self.readers.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(mpsc::RecvTimeoutError::Timeout) = self.closed.recv_timeout(left) {
+                panic!("still running; stderr:\n{}", self.stderr());
             }
-            assert!(
-                Instant::now() < deadline,
-                "still running; stderr:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
+        for reader in self.readers.drain(..) {
+            reader.join().expect("output reader");
+        }
+        self.child.wait().unwrap()
     }
 
-    #[cfg(unix)]
-    fn terminate(&mut self) -> ExitStatus {
-        let kill = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        assert!(kill.unwrap().success());
+    /// Stops the server (SIGTERM where there is one, so the shutdown path runs) and waits
+    /// until it has exited and all its output is read.
+    fn stop(&mut self) -> ExitStatus {
+        #[cfg(unix)]
+        {
+            let kill = Command::new("kill")
+                .arg("-TERM")
+                .arg(self.child.id().to_string())
+                .status();
+            assert!(kill.unwrap().success());
+        }
+        #[cfg(not(unix))]
+        let _ = self.child.kill();
         self.wait_for_exit(Duration::from_secs(30))
     }
 
@@ -412,7 +436,18 @@ fn every_row_of_the_behaviour_table_over_http() {
         r#"{"id":"lenient","display_name":"Len","tags":[],"moderator":true}"#
     );
 
-    // With a real key no token is printed, and neither the key nor a token is logged.
+    // With a real key no token is printed, and neither the key nor a token is logged: read
+    // once the server has exited, so both streams are complete.
+    let status = server.stop();
+    #[cfg(unix)]
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM is a clean exit; stderr:\n{}",
+        server.stderr()
+    );
+    #[cfg(not(unix))]
+    let _ = status;
     let (stdout, stderr) = (server.stdout(), server.stderr());
     assert!(
         !stdout.contains("lftoken=") && !stdout.contains(KEY),
@@ -422,23 +457,20 @@ fn every_row_of_the_behaviour_table_over_http() {
         !stderr.contains("WARNING") && !stderr.contains(KEY),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("shutting down"),
+        "complete output: {stderr}"
+    );
     for part in token.split('.') {
         assert!(
             !stdout.contains(part) && !stderr.contains(part),
             "{stdout}{stderr}"
         );
     }
-
-    #[cfg(unix)]
-    {
-        let status = server.terminate();
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "SIGTERM is a clean exit; stderr:\n{}",
-            server.stderr()
-        );
-    }
+    assert!(
+        !stdout.contains("eyJ") && !stderr.contains("eyJ"),
+        "no JWT segment at all: {stdout}{stderr}"
+    );
 }
 
 #[test]
@@ -455,7 +487,6 @@ fn demo_mode_warns_and_prints_a_curl_line_that_works() {
         url.starts_with(&format!("http://{addr}/livefyre/pull?id=ann.lee&lftoken=")),
         "{url}"
     );
-    assert!(server.stderr().contains("WARNING"), "{}", server.stderr());
 
     let target = &url[url.find("/livefyre").unwrap()..];
     let answer = http(&addr, "GET", target);
@@ -475,8 +506,13 @@ fn demo_mode_warns_and_prints_a_curl_line_that_works() {
         r#"{"id":"bob","display_name":"Bob"}"#
     );
 
+    let status = server.stop();
     #[cfg(unix)]
-    assert_eq!(server.terminate().code(), Some(0), "{}", server.stderr());
+    assert_eq!(status.code(), Some(0), "{}", server.stderr());
+    #[cfg(not(unix))]
+    let _ = status;
+    // Read once the server has exited, so the whole of stderr is there.
+    assert!(server.stderr().contains("WARNING"), "{}", server.stderr());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::example::Example;
+use common::example::{Example, Output};
 use common::*;
 use http::{Method, StatusCode};
 
@@ -61,10 +61,18 @@ async fn check_pull_endpoint(example: &Example) {
         assert_eq!(status, expected, "{method} {}", &uri[..uri.len().min(40)]);
         assert!(body.is_empty(), "{method} {uri}");
     }
-    assert!(
-        !example.banner.join("\n").contains("lftoken"),
-        "a real key must print no token"
-    );
+}
+
+/// With a real key, nothing the example printed, from start to exit, holds a token or the key.
+fn assert_printed_no_token(example: Example) {
+    let Output { stdout, stderr } = example.stop();
+    assert!(stdout.starts_with("listening on http://"), "{stdout}");
+    for (stream, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(
+            !text.contains("lftoken") && !text.contains("eyJ") && !text.contains(KEY),
+            "a real key must print no token; {stream}:\n{text}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -73,6 +81,7 @@ async fn raw_hyper_example_serves_the_pull_endpoint() {
     check_pull_endpoint(&example).await;
     let (status, _, _) = fetch(Method::GET, &example.url("/elsewhere"), &[], "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_printed_no_token(example);
 }
 
 #[tokio::test]
@@ -122,6 +131,7 @@ async fn tonic_example_serves_grpc_grpc_web_and_the_pull_endpoint_on_one_port() 
         .await
         .unwrap();
     assert_eq!(reply.into_inner().status, 1);
+    assert_printed_no_token(example);
 }
 
 #[tokio::test]

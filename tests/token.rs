@@ -747,36 +747,70 @@ fn a_token_differing_in_one_byte_from_a_remembered_one_is_checked_in_full() {
     assert!(network.validate_livefyre_token(&token).is_ok());
 }
 
-/// A validation from a thread-local destructor, after this crate's per-thread caches are
-/// gone, answers as any other (no panic, no abort).
+/// Validations from thread-local destructors answer as any other (no panic, no abort), both
+/// while this crate's per-thread token memory still exists and after it is destroyed.
+///
+/// Rust does not specify the order in which a thread's thread-locals are destroyed, so two
+/// destructors validate: one whose thread-local was registered before the crate's (which
+/// the first validation creates), one after. Destructors run in registration order or in its
+/// reverse (glibc, macOS and std's own list all do one of the two): either way one of the two
+/// validations runs after the crate's thread-locals are gone and the other before, so both
+/// paths are checked whatever the platform. A panic is caught and reported, not an abort.
 #[test]
 fn validation_works_during_thread_teardown() {
     use std::cell::RefCell;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::sync::mpsc;
 
-    struct ValidateOnDrop(Network, String, mpsc::Sender<Result<(), TokenError>>);
+    type Answers = (Result<(), TokenError>, Result<(), TokenError>);
+    struct ValidateOnDrop {
+        network: Network,
+        token: String,
+        sender: mpsc::Sender<(&'static str, Result<Answers, String>)>,
+        registered: &'static str,
+    }
     impl Drop for ValidateOnDrop {
         fn drop(&mut self) {
-            let result = self.0.validate_livefyre_token(&self.1).map(|_| ());
-            let _ = self.2.send(result);
+            let answers = catch_unwind(AssertUnwindSafe(|| {
+                let valid = self.network.validate_livefyre_token(&self.token).map(drop);
+                let tampered = flip_signature_bit(&self.token);
+                let refused = self.network.validate_livefyre_token(&tampered).map(drop);
+                (valid, refused)
+            }))
+            .map_err(|panic| format!("panicked: {:?}", panic.downcast_ref::<String>()));
+            let _ = self.sender.send((self.registered, answers));
         }
     }
     thread_local! {
-        static SLOT: RefCell<Option<ValidateOnDrop>> = const { RefCell::new(None) };
+        static BEFORE: RefCell<Option<ValidateOnDrop>> = const { RefCell::new(None) };
+        static AFTER: RefCell<Option<ValidateOnDrop>> = const { RefCell::new(None) };
     }
 
     let (sender, receiver) = mpsc::channel();
     let network = network();
     let token = network.build_livefyre_token().unwrap();
     std::thread::spawn(move || {
-        // The slot first, the caches second: thread-locals are destroyed in reverse order,
-        // so the slot's validation runs after the caches are gone.
-        SLOT.with(|slot| {
-            *slot.borrow_mut() = Some(ValidateOnDrop(network.clone(), token.clone(), sender))
-        });
+        let arm = |registered| ValidateOnDrop {
+            network: network.clone(),
+            token: token.clone(),
+            sender: sender.clone(),
+            registered,
+        };
+        BEFORE.with(|slot| *slot.borrow_mut() = Some(arm("before the crate's")));
+        // Creates the crate's thread-locals, and remembers the token in them.
         assert!(network.validate_livefyre_token(&token).is_ok());
+        AFTER.with(|slot| *slot.borrow_mut() = Some(arm("after the crate's")));
     })
     .join()
     .unwrap();
-    assert_eq!(receiver.recv().unwrap(), Ok(()));
+    let mut answers: Vec<_> = receiver.iter().collect();
+    answers.sort_by_key(|(registered, _)| *registered);
+    let expected = Ok((Ok(()), Err(TokenError::BadSignature)));
+    assert_eq!(
+        answers,
+        [
+            ("after the crate's", expected.clone()),
+            ("before the crate's", expected)
+        ]
+    );
 }

@@ -1,12 +1,13 @@
 //! Runs a compiled example as a child process (cargo test builds examples into
 //! `target/<profile>/examples/`), waits for its `listening on http://ADDR` line, and kills it
-//! when dropped.
+//! when dropped or stopped.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// A running example; killed and reaped on drop.
@@ -17,6 +18,24 @@ pub struct Example {
     pub stdout: mpsc::Receiver<String>,
     /// The stdout lines up to and including `listening on`.
     pub banner: Vec<String>,
+    /// Every stdout line so far, whoever consumed it from `stdout`.
+    all_stdout: Arc<Mutex<String>>,
+    readers: Option<(JoinHandle<()>, JoinHandle<String>)>,
+}
+
+/// Everything an example printed, read to the end after it stopped.
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Reads `stream` to its end (the process closed it, usually by exiting) on a thread.
+pub fn read_to_end(mut stream: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = stream.read_to_string(&mut all);
+        all
+    })
 }
 
 /// The path of the compiled example `name`.
@@ -42,21 +61,27 @@ impl Example {
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
         }
         let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
+        let all_stdout = Arc::new(Mutex::new(String::new()));
+        let all = Arc::clone(&all_stdout);
         let (lines, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
+        let stdout_reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
+                let mut all = all.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+                drop(all);
+                // The test may have stopped listening; the line is kept in `all` anyway.
+                let _ = lines.send(line);
             }
         });
+        let stderr_reader = read_to_end(child.stderr.take().unwrap());
         let mut banner = Vec::new();
         let addr = loop {
             let Ok(line) = receiver.recv_timeout(Duration::from_secs(60)) else {
@@ -73,11 +98,27 @@ impl Example {
             addr,
             stdout: receiver,
             banner,
+            all_stdout,
+            readers: Some((stdout_reader, stderr_reader)),
         }
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
         format!("http://{}{path_and_query}", self.addr)
+    }
+
+    /// Kills the example and returns all it printed, both streams read to their end (the
+    /// reader threads are joined, so nothing printed is still on its way).
+    pub fn stop(mut self) -> Output {
+        // A kill loses nothing: the examples print whole lines, and Rust's stdout flushes
+        // each line as it is printed.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (stdout_reader, stderr_reader) = self.readers.take().expect("stopped once");
+        stdout_reader.join().expect("stdout reader");
+        let stderr = stderr_reader.join().expect("stderr reader");
+        let stdout = self.all_stdout.lock().unwrap().clone();
+        Output { stdout, stderr }
     }
 }
 
