@@ -372,6 +372,28 @@ impl Emulator {
         self.state.set_faults(plan);
     }
 
+    /// How many pulls are queued or in progress right now; 0 when the emulator is idle.
+    ///
+    /// A burst of pings of one id counts at most 2: one pull in progress and one queued
+    /// behind it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::Network;
+    /// use tower_livefyre::emulator::Emulator;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let emulator = Emulator::start(Network::new("labs.fyre.co", "network-key")?).await?;
+    /// assert_eq!(emulator.pending_pulls(), 0);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn pending_pulls(&self) -> usize {
+        self.state.pending_pulls()
+    }
+
     /// Waits for the pull of `id` that answers every ping accepted before this call, and
     /// returns its record (whatever the outcome).
     ///

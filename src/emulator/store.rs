@@ -23,7 +23,7 @@ use super::{PingRecord, PullRecord};
 use crate::Profile;
 
 /// Most ids waiting at once; past it, pings get 503 instead of growing memory without bound.
-const MAX_QUEUED: usize = 10_000;
+const MAX_QUEUED: usize = 100_000;
 
 /// The queue is full.
 #[derive(Debug)]
@@ -56,6 +56,8 @@ struct Pulls {
     /// Ids waiting for a worker, oldest first; each at most once.
     queue: VecDeque<String>,
     users: HashMap<String, User>,
+    /// How many ids are being pulled right now.
+    in_flight: usize,
     log: VecDeque<PullRecord>,
 }
 
@@ -161,6 +163,7 @@ impl State {
         let user = pulls.users.entry(id.clone()).or_default();
         user.queued = false;
         user.in_flight = true;
+        pulls.in_flight += 1;
         Some(Job {
             covers: user.requested,
             id,
@@ -168,11 +171,18 @@ impl State {
         })
     }
 
+    /// Pulls queued or in progress.
+    pub(super) fn pending_pulls(&self) -> usize {
+        let pulls = lock(&self.pulls);
+        pulls.queue.len() + pulls.in_flight
+    }
+
     /// Records the result of a job and makes it visible to `wait_for_pull`.
     pub(super) fn finish(&self, job: Job, record: PullRecord, profile: Option<Profile>) {
         let mut guard = lock(&self.pulls);
         let pulls = &mut *guard;
         push_bounded(&mut pulls.log, self.log_capacity, record.clone());
+        pulls.in_flight -= 1;
         let user = pulls.users.entry(job.id).or_default();
         user.in_flight = false;
         if profile.is_some() {

@@ -241,6 +241,8 @@ async fn a_burst_of_pings_coalesces_into_two_pulls_ending_with_the_newest_profil
         1,
         "a second pull started during the first"
     );
+    // Exactly what the queue promises: the pull in flight and one queued behind it.
+    assert_eq!(emulator.pending_pulls(), 2);
     server.release();
 
     let record = emulator.wait_for_pull("ann", WAIT).await.unwrap();
@@ -249,8 +251,8 @@ async fn a_burst_of_pings_coalesces_into_two_pulls_ending_with_the_newest_profil
         emulator.remote_profile("ann").unwrap().display_name,
         "Ann v20"
     );
-    // The pull that covers the last ping has completed, and nothing was pinged since: no
-    // other pull can be queued, so the log is final.
+    // The pull that covers the last ping has completed and nothing is left to pull.
+    assert_eq!(emulator.pending_pulls(), 0);
     assert_eq!(emulator.pull_log().len(), 2, "{:?}", emulator.pull_log());
     assert_eq!(server.seen().len(), 2);
 }
