@@ -41,19 +41,17 @@ pub(crate) struct PullServer {
     pub(crate) addr: SocketAddr,
     bodies: Arc<Mutex<HashMap<String, String>>>,
     seen: Arc<Mutex<Vec<String>>>,
-    delay: Duration,
     /// Answers wait while this is `false` (see [`PullServer::hold`]).
     open: Arc<watch::Sender<bool>>,
 }
 
 impl PullServer {
-    pub(crate) async fn start(key: &str, delay: Duration) -> Self {
+    pub(crate) async fn start(key: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Self {
             addr: listener.local_addr().unwrap(),
             bodies: Arc::default(),
             seen: Arc::default(),
-            delay,
             open: Arc::new(watch::Sender::new(true)),
         };
         let answer = server.clone();
@@ -82,7 +80,6 @@ impl PullServer {
     }
 
     async fn answer(&self, request: &Request<Incoming>) -> Response<Full<Bytes>> {
-        tokio::time::sleep(self.delay).await;
         let _ = self.open.subscribe().wait_for(|open| *open).await;
         let from_query = request.uri().query().and_then(|query| {
             form_urlencoded::parse(query.as_bytes())
@@ -197,7 +194,7 @@ pub(crate) async fn ping(emulator: &Emulator, id: &str) -> Reply {
 /// An emulator with a registered pull endpoint serving `ann`.
 pub(crate) async fn pinged_setup(key: &str) -> (Emulator, PullServer) {
     let emulator = Emulator::start(network()).await.unwrap();
-    let server = PullServer::start(key, Duration::ZERO).await;
+    let server = PullServer::start(key).await;
     assert_eq!(register(&emulator, &server.template()).await.status, 204);
     (emulator, server)
 }
