@@ -7,6 +7,18 @@
 //! Environment: `LIVEFYRE_NETWORK` (default `demo.fyre.co`), `LIVEFYRE_NETWORK_KEY` (required
 //! unless the network is `demo.fyre.co`, which defaults to the public demo key, with a
 //! warning), `LISTEN_ADDR` (default `127.0.0.1:3001`). Stops on Ctrl-C or SIGTERM.
+//!
+//! Its HTTP API is in the `tower_livefyre::emulator` module documentation. To try how your
+//! app lives through an outage, for example ten seconds of 503 and then three with
+//! `Retry-After`, and to see what the pings met:
+//!
+//! ```sh
+//! curl -X POST http://127.0.0.1:3001/_emulator/faults -d '[
+//!   {"fault": "unavailable", "for_ms": 10000},
+//!   {"fault": "unavailable", "retry_after": 2, "pings": 3}]'
+//! curl http://127.0.0.1:3001/_emulator/pings
+//! curl -X DELETE http://127.0.0.1:3001/_emulator/faults
+//! ```
 
 mod support;
 
