@@ -10,7 +10,6 @@ use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use tokio::time::error::Elapsed;
 use tokio::time::{Instant, timeout_at};
 
 use super::template::{self, REDACTED};
@@ -101,9 +100,9 @@ impl Puller {
         // `Duration::MAX`, "no timeout") has none, rather than panicking in the worker.
         let deadline = Instant::now().checked_add(self.timeout);
         let response = match within(deadline, self.client.request(request)).await {
-            Err(_elapsed) => return failed(PullOutcome::Timeout, &self.timeout_reason()),
-            Ok(Err(error)) => return failed(PullOutcome::ConnectError, &error_chain(&error)),
-            Ok(Ok(response)) => response,
+            None => return failed(PullOutcome::Timeout, &self.timeout_reason()),
+            Some(Err(error)) => return failed(PullOutcome::ConnectError, &error_chain(&error)),
+            Some(Ok(response)) => response,
         };
         let status = response.status();
         let record = PullRecord::new(id, shown, PullOutcome::Stored).status(status.as_u16());
@@ -138,15 +137,15 @@ impl Puller {
         }
         let body = Limited::new(response.into_body(), self.max_body_bytes).collect();
         let body = match within(deadline, body).await {
-            Err(_elapsed) => return fail(PullOutcome::Timeout, Some(self.timeout_reason())),
-            Ok(Err(error)) if error.is::<LengthLimitError>() => {
+            None => return fail(PullOutcome::Timeout, Some(self.timeout_reason())),
+            Some(Err(error)) if error.is::<LengthLimitError>() => {
                 return fail(PullOutcome::InvalidDocument, Some(too_large()));
             }
-            Ok(Err(error)) => {
+            Some(Err(error)) => {
                 let reason = format!("the response body broke off: {}", error_chain(&*error));
                 return fail(PullOutcome::ConnectError, Some(reason));
             }
-            Ok(Ok(collected)) => collected.to_bytes(),
+            Some(Ok(collected)) => collected.to_bytes(),
         };
 
         match judge(id, &body) {
@@ -160,11 +159,15 @@ impl Puller {
     }
 }
 
-/// Runs `future` until `deadline`, or to completion when there is none.
-async fn within<F: Future>(deadline: Option<Instant>, future: F) -> Result<F::Output, Elapsed> {
+/// Runs `future` until `deadline` (`None` when it passes first), or to completion when there
+/// is no deadline.
+async fn within<F: Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
     match deadline {
-        Some(deadline) => timeout_at(deadline, future).await,
-        None => Ok(future.await),
+        None => Some(future.await),
+        // The timer rounds a deadline up to its next millisecond tick, which would give a
+        // zero timeout time to succeed: a deadline already reached is checked here.
+        Some(deadline) if deadline <= Instant::now() => None,
+        Some(deadline) => timeout_at(deadline, future).await.ok(),
     }
 }
 
