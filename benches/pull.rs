@@ -1,9 +1,16 @@
 //! The whole tower stack per request, no network: gate + `PullService` + in-memory source,
 //! for a valid token (200) and a forged one (403); and profile serialization.
+//!
+//! Two patterns of valid tokens: `accept` repeats one token (a burst of pulls: after the
+//! first, each hits the per-thread memory of valid tokens), `accept_first_sight` cycles
+//! through more distinct tokens than that memory holds, so each is validated in full. Each
+//! has a `bare` twin over the same URIs (find `id`, look up, serialize; no checks): the
+//! difference is the crate's own work.
 //! Run with `cargo bench --bench pull`.
 
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -47,15 +54,27 @@ fn stack(c: &mut Criterion) {
             .unwrap()
     );
 
-    let valid_uri = valid.clone();
+    // Distinct valid tokens (one `expires` second apart): 8 times the 8 a thread remembers.
+    let first_sight: Vec<String> = (0..64)
+        .map(|n| {
+            let token = network
+                .build_user_auth_token("system", "system", Duration::from_secs(86_400 + n))
+                .unwrap();
+            format!("/livefyre/pull?id=ann.lee&lftoken={token}")
+        })
+        .collect();
+
     let mut group = c.benchmark_group("stack");
-    for (name, uri, status) in [
-        ("accept", valid, StatusCode::OK),
-        ("reject", forged, StatusCode::FORBIDDEN),
+    for (name, uris, status) in [
+        ("accept", std::slice::from_ref(&valid), StatusCode::OK),
+        ("accept_first_sight", &first_sight[..], StatusCode::OK),
+        ("reject", std::slice::from_ref(&forged), StatusCode::FORBIDDEN),
     ] {
         let mut service = endpoint.clone();
+        let mut uris = uris.iter().cycle();
         group.bench_function(name, |b| {
             b.iter(|| {
+                let uri = uris.next().unwrap();
                 let request = Request::get(black_box(uri.as_str())).body(()).unwrap();
                 let response = runtime.block_on(async {
                     ServiceExt::<Request<()>>::ready(&mut service)
@@ -71,21 +90,28 @@ fn stack(c: &mut Criterion) {
     // The least a hand-written endpoint does, as `examples/load_server.rs`'s `bare` handler:
     // find `id`, look it up, serialize. The difference to `accept` is the crate's own work.
     let profiles = HashMap::from([("ann.lee".to_owned(), profile())]);
-    let valid = valid_uri.clone();
-    group.bench_function("bare", |b| {
-        b.iter(|| {
-            let request = Request::get(black_box(valid.as_str())).body(()).unwrap();
-            let query = request.uri().query().unwrap_or_default().as_bytes();
-            let id = form_urlencoded::parse(query).find_map(|(k, v)| (k == "id").then_some(v));
-            let profile = id.and_then(|id| profiles.get(id.as_ref())).unwrap();
-            let mut response =
-                Response::new(Full::new(Bytes::from(serde_json::to_vec(profile).unwrap())));
-            let headers = response.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        })
-    });
+    for (name, uris) in [
+        ("bare", std::slice::from_ref(&valid)),
+        ("bare_first_sight", &first_sight[..]),
+    ] {
+        let mut uris = uris.iter().cycle();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let uri = uris.next().unwrap();
+                let request = Request::get(black_box(uri.as_str())).body(()).unwrap();
+                let query = request.uri().query().unwrap_or_default().as_bytes();
+                let id =
+                    form_urlencoded::parse(query).find_map(|(k, v)| (k == "id").then_some(v));
+                let profile = id.and_then(|id| profiles.get(id.as_ref())).unwrap();
+                let mut response =
+                    Response::new(Full::new(Bytes::from(serde_json::to_vec(profile).unwrap())));
+                let headers = response.headers_mut();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            })
+        });
+    }
     group.finish();
 
     let profile = profile();
