@@ -68,7 +68,11 @@ fn stack(c: &mut Criterion) {
     for (name, uris, status) in [
         ("accept", std::slice::from_ref(&valid), StatusCode::OK),
         ("accept_first_sight", &first_sight[..], StatusCode::OK),
-        ("reject", std::slice::from_ref(&forged), StatusCode::FORBIDDEN),
+        (
+            "reject",
+            std::slice::from_ref(&forged),
+            StatusCode::FORBIDDEN,
+        ),
     ] {
         let mut service = endpoint.clone();
         let mut uris = uris.iter().cycle();
@@ -100,8 +104,7 @@ fn stack(c: &mut Criterion) {
                 let uri = uris.next().unwrap();
                 let request = Request::get(black_box(uri.as_str())).body(()).unwrap();
                 let query = request.uri().query().unwrap_or_default().as_bytes();
-                let id =
-                    form_urlencoded::parse(query).find_map(|(k, v)| (k == "id").then_some(v));
+                let id = form_urlencoded::parse(query).find_map(|(k, v)| (k == "id").then_some(v));
                 let profile = id.and_then(|id| profiles.get(id.as_ref())).unwrap();
                 let mut response =
                     Response::new(Full::new(Bytes::from(serde_json::to_vec(profile).unwrap())));
