@@ -74,6 +74,9 @@
 pub mod emulator;
 pub mod lftoken;
 mod network;
+#[cfg(feature = "outbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
+pub mod outbox;
 #[cfg(feature = "ping")]
 mod ping;
 mod profile;

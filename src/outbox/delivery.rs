@@ -1,0 +1,117 @@
+//! One delivery: a single ping through [`PingClient`], and what its result means for the row.
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::{PingClient, PingError};
+
+/// What to do with a row after one attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Livefyre took the ping: delete the row (unless it was enqueued again meanwhile).
+    Delivered,
+    /// Worth another attempt later: Livefyre or the network is having a bad time.
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Retrying cannot help until someone changes something (key, network, id): park it.
+    Park { reason: String },
+}
+
+/// Sends one ping (the relay's client makes a single attempt) and classifies the result.
+pub(crate) async fn deliver(client: &PingClient, user_id: &str) -> Outcome {
+    classify(client.sync_user(user_id).await)
+}
+
+/// The one place a ping's result becomes a row's fate.
+pub(crate) fn classify(result: Result<(), PingError>) -> Outcome {
+    let error = match result {
+        Ok(()) => return Outcome::Delivered,
+        Err(error) => error,
+    };
+    let reason = error.to_string();
+    match &error {
+        // A wrong key or network, an id Livefyre refuses: the same answer every time.
+        PingError::Forbidden | PingError::InvalidUserId(_) => Outcome::Park { reason },
+        // The emulator's (and a fresh network's) "no pull URL registered yet": it resolves
+        // itself once the registration succeeds, so it must never park a row.
+        PingError::Status { status, .. } if *status == StatusCode::CONFLICT => Outcome::Retry {
+            reason,
+            retry_after: None,
+        },
+        PingError::Status { status, .. }
+            if status.is_client_error() && *status != StatusCode::TOO_MANY_REQUESTS =>
+        {
+            Outcome::Park { reason }
+        }
+        // 429, 5xx, timeouts, connection failures, and local setup failures (TLS, token)
+        // that say nothing about this row: retry with backoff.
+        _ => Outcome::Retry {
+            reason,
+            retry_after: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> Result<(), PingError> {
+        Err(PingError::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            attempts: 1,
+        })
+    }
+
+    fn kind(outcome: Outcome) -> &'static str {
+        match outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Park { .. } => "park",
+        }
+    }
+
+    #[test]
+    fn outcomes() {
+        let table = [
+            (Ok(()), "delivered"),
+            (Err(PingError::Forbidden), "park"),
+            (Err(PingError::InvalidUserId("a b".into())), "park"),
+            (status(400), "park"),
+            (status(404), "park"),
+            (status(409), "retry"),
+            (status(429), "retry"),
+            (status(500), "retry"),
+            (status(503), "retry"),
+            (
+                Err(PingError::Timeout {
+                    timeout: Duration::from_secs(1),
+                    attempts: 1,
+                }),
+                "retry",
+            ),
+            (
+                Err(PingError::Connect {
+                    attempts: 1,
+                    source: "refused".into(),
+                }),
+                "retry",
+            ),
+        ];
+        for (result, expected) in table {
+            let shown = format!("{result:?}");
+            assert_eq!(kind(classify(result)), expected, "{shown}");
+        }
+    }
+
+    #[test]
+    fn park_reasons_say_why() {
+        let Outcome::Park { reason } = classify(Err(PingError::Forbidden)) else {
+            panic!("403 must park");
+        };
+        assert!(reason.contains("403"), "{reason}");
+    }
+}

@@ -1,0 +1,254 @@
+//! Durable pings (feature `outbox`): a transactional outbox on SQLite or Postgres.
+//!
+//! Calling [`PingClient::sync_user`](crate::PingClient::sync_user) after your commit loses
+//! the update when the process dies between the two, when a deploy stops it, or when
+//! Livefyre is down for longer than the client retries. With the outbox, the ping is written
+//! **in the same transaction as the profile change** ([`Outbox::enqueue`]) and a [`Relay`]
+//! delivers it later, at least once:
+//!
+//! - **One row per user** ([`SCHEMA`]): a hundred edits before delivery are one ping. Each
+//!   enqueue bumps the row's generation; a delivered ping deletes the row only if the
+//!   generation is unchanged, so an edit made while its ping was in flight is pinged again.
+//! - **Leases**: a relay claims due rows in batches under a lease (Postgres
+//!   `FOR UPDATE SKIP LOCKED`, SQLite's single writer), so any number of relays in any number
+//!   of processes share one database, never ping one user twice at once, and a crashed
+//!   relay's rows are reclaimed when its lease expires.
+//! - **Failures**: 429, 5xx, timeouts and connection failures are retried with exponential
+//!   backoff and full jitter, honouring `Retry-After`; 403 (wrong key or network) and other
+//!   4xx **park** the row with the reason until [`Outbox::requeue_all`] or
+//!   [`Outbox::requeue`]. An undelivered ping is never deleted.
+//! - **Operations**: [`Outbox::stats`] for health checks, [`Outbox::parked`] with reasons,
+//!   and a `tracing` event per delivery outcome (target `tower_livefyre::outbox`), never
+//!   with a token.
+//!
+//! Runs on [`sqlx::Sqlite`], [`sqlx::Postgres`], and [`sqlx::Any`] connected to either.
+//! The feature needs Rust 1.94 (sqlx 0.9).
+//!
+//! # Example
+//!
+//! ```
+//! use sqlx::SqlitePool;
+//! use tower_livefyre::outbox::Outbox;
+//! use tower_livefyre::{Network, PingClient};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = SqlitePool::connect("sqlite::memory:").await?;
+//! sqlx::query("CREATE TABLE users (id TEXT PRIMARY KEY, display_name TEXT)")
+//!     .execute(&pool)
+//!     .await?;
+//! let outbox = Outbox::new(pool.clone());
+//! outbox.migrate().await?;
+//!
+//! // The profile change and its ping commit together, or not at all.
+//! let mut tx = pool.begin().await?;
+//! sqlx::query("INSERT INTO users VALUES ('ann.lee', 'Ann Lee')").execute(&mut *tx).await?;
+//! outbox.enqueue(&mut tx, "ann.lee").await?;
+//! tx.commit().await?;
+//! assert_eq!(outbox.stats().await?.pending, 1);
+//!
+//! // Usually in a task of its own, for the life of the process:
+//! let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?);
+//! let relay = outbox.relay(client);
+//! # let _ = relay;
+//! // tokio::spawn(relay.run(shutdown_signal()));
+//! # Ok(()) }
+//! ```
+
+mod backoff;
+mod delivery;
+mod error;
+mod ops;
+mod relay;
+mod schema;
+mod sql;
+mod store;
+
+use std::fmt;
+use std::sync::Arc;
+
+use sqlx::{Pool, Transaction};
+use tokio::sync::Notify;
+
+pub use error::OutboxError;
+pub use ops::{OutboxStats, ParkedPing};
+pub use relay::Relay;
+pub use schema::SCHEMA;
+pub use store::Backend;
+
+use sql::Statements;
+
+/// The outbox of one database: enqueue pings in your transactions, start a [`Relay`],
+/// read [`stats`](Self::stats). Cheap to clone; clones share the pool and wake the same
+/// relays.
+///
+/// # Example
+///
+/// ```
+/// use sqlx::PgPool;
+/// use tower_livefyre::outbox::Outbox;
+///
+/// # async fn demo(pool: PgPool) -> Result<(), tower_livefyre::outbox::OutboxError> {
+/// let outbox = Outbox::new(pool);
+/// outbox.migrate().await?;
+/// # Ok(()) }
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
+pub struct Outbox<DB: Backend> {
+    pool: Pool<DB>,
+    /// `Err(name)`: an `Any` pool on a database the outbox does not run on.
+    statements: Result<&'static Statements, String>,
+    /// Wakes this process's relays after an enqueue through this handle.
+    wake: Arc<Notify>,
+}
+
+impl<DB: Backend> Outbox<DB> {
+    /// The outbox in `pool`'s database. Call [`migrate`](Self::migrate) once (or create
+    /// [`SCHEMA`] with your migration tool) before anything else.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use sqlx::SqlitePool;
+    /// use tower_livefyre::outbox::Outbox;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sqlx::Error> {
+    /// let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn new(pool: Pool<DB>) -> Self {
+        Self {
+            statements: DB::statements(&pool),
+            pool,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The pool the outbox uses.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use sqlx::SqlitePool;
+    /// # use tower_livefyre::outbox::Outbox;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sqlx::Error> {
+    /// let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
+    /// let tx = outbox.pool().begin().await?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
+    /// Queues a ping for `user_id` in the caller's transaction, in one statement: inserts
+    /// the user's row due now, or bumps its generation and makes it due now. It commits or
+    /// rolls back with `tx`; relays only see it after the commit.
+    ///
+    /// The relays of this process are woken at once. On SQLite the relay's claim then waits
+    /// for your commit (one writer at a time); on Postgres the statement also notifies the
+    /// relays of every process, at commit. Other relays poll.
+    ///
+    /// A parked row stays parked (the next requeue delivers the latest state).
+    ///
+    /// # Errors
+    ///
+    /// [`OutboxError::InvalidUserId`] (before any SQL) for an id Livefyre would refuse,
+    /// [`OutboxError::Database`] when the statement fails (the transaction is then aborted
+    /// on Postgres: roll it back).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use sqlx::SqlitePool;
+    /// use tower_livefyre::outbox::{Outbox, OutboxError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
+    /// outbox.migrate().await?;
+    ///
+    /// let mut tx = outbox.pool().begin().await?;
+    /// outbox.enqueue(&mut tx, "ann.lee").await?;
+    /// outbox.enqueue(&mut tx, "ann.lee").await?; // coalesced: still one row
+    /// assert!(matches!(
+    ///     outbox.enqueue(&mut tx, "ann lee").await,
+    ///     Err(OutboxError::InvalidUserId(_))
+    /// ));
+    /// tx.commit().await?;
+    /// assert_eq!(outbox.stats().await?.pending, 1);
+    ///
+    /// let mut tx = outbox.pool().begin().await?;
+    /// outbox.enqueue(&mut tx, "bob").await?;
+    /// tx.rollback().await?; // and the ping with it
+    /// assert_eq!(outbox.stats().await?.pending, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn enqueue(
+        &self,
+        tx: &mut Transaction<'_, DB>,
+        user_id: &str,
+    ) -> Result<(), OutboxError> {
+        let user_id = checked_user_id(user_id)?;
+        let sql = self.statements()?;
+        DB::enqueue(&mut **tx, sql, user_id).await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Wakes this process's relays now, as an enqueue does. Useful after enqueueing
+    /// through another handle, or after changing rows by hand.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use sqlx::SqlitePool;
+    /// # use tower_livefyre::outbox::Outbox;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sqlx::Error> {
+    /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
+    /// outbox.wake();
+    /// # Ok(()) }
+    /// ```
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn statements(&self) -> Result<&'static Statements, OutboxError> {
+        self.statements
+            .as_ref()
+            .copied()
+            .map_err(|name| OutboxError::UnsupportedDatabase(name.clone()))
+    }
+}
+
+impl<DB: Backend> Clone for Outbox<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            statements: self.statements.clone(),
+            wake: Arc::clone(&self.wake),
+        }
+    }
+}
+
+impl<DB: Backend> fmt::Debug for Outbox<DB> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dialect = self.statements.as_ref().map(|sql| sql.dialect);
+        f.debug_struct("Outbox")
+            .field("dialect", &dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The id rule, before any SQL runs.
+fn checked_user_id(user_id: &str) -> Result<&str, OutboxError> {
+    if crate::token::is_valid_user_id(user_id) {
+        Ok(user_id)
+    } else {
+        Err(OutboxError::InvalidUserId(user_id.to_owned()))
+    }
+}
