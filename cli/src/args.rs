@@ -1,0 +1,179 @@
+//! The command line, as clap derive types.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Check a Livefyre Ping-for-Pull endpoint against the protocol; run the Livefyre emulator;
+/// build, inspect and send tokens.
+///
+/// Network keys are read from `LIVEFYRE_NETWORK_KEY` or from the file named by `--key-file`,
+/// never from a flag, and are never printed.
+#[derive(Debug, Parser)]
+#[command(name = "livefyre", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a pull endpoint: token gate, found/unknown users, document fields, transport.
+    Check(CheckArgs),
+    /// Run the Livefyre emulator (ping receiver, registration, pulls) until Ctrl-C.
+    Emulator(EmulatorArgs),
+    /// Build a token, or inspect one.
+    Token(TokenArgs),
+    /// Ping Livefyre to pull each user again (POST /api/v3_0/user/{id}/refresh).
+    Ping(PingArgs),
+    /// Register the pull URL template with Livefyre.
+    Register(RegisterArgs),
+}
+
+/// Where the network's name and key come from.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// The network, e.g. `labs.fyre.co`.
+    #[arg(long, env = "LIVEFYRE_NETWORK", value_name = "NAME")]
+    pub network: Option<String>,
+    /// A file holding the network key (one line). Otherwise `LIVEFYRE_NETWORK_KEY` is used.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+/// `livefyre check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The pull URL template, with `{id}` where the user id goes,
+    /// e.g. `https://example.com/livefyre/pull?id={id}`.
+    #[arg(value_name = "URL_TEMPLATE")]
+    pub template: String,
+    /// The network and its key.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    /// A user the endpoint knows.
+    #[arg(long, value_name = "ID")]
+    pub user: String,
+    /// A user the endpoint does not know [default: a random id].
+    #[arg(long, value_name = "ID")]
+    pub unknown_user: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Run only the checks whose id starts with PREFIX (e.g. `pull/token`).
+    #[arg(long, value_name = "PREFIX")]
+    pub only: Option<String>,
+    /// Fail on SHOULD-level findings (`warn`) too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+}
+
+/// Report formats of `livefyre check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: one block per check.
+    Human,
+    /// One JSON object.
+    Json,
+    /// JUnit XML, one test case per check.
+    Junit,
+    /// TAP version 13, one test point per check.
+    Tap,
+}
+
+/// `livefyre emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on [env: LISTEN_ADDR; default 127.0.0.1:3001].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// `livefyre token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Which token.
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+/// `livefyre token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a system token (the one Livefyre sends on pulls and expects on pings).
+    System {
+        /// The network and its key.
+        #[command(flatten)]
+        network: NetworkArgs,
+        /// Lifetime in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+        ttl: u64,
+    },
+    /// Print a user auth token.
+    User {
+        /// The user id.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// The display name [default: the id].
+        #[arg(long, value_name = "NAME")]
+        display_name: Option<String>,
+        /// The network and its key.
+        #[command(flatten)]
+        network: NetworkArgs,
+        /// Lifetime in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+        ttl: u64,
+    },
+    /// Show a token's header and claims; with a key, whether it is valid and why.
+    Inspect {
+        /// The token.
+        #[arg(value_name = "TOKEN")]
+        token: String,
+        /// The network to check it for [default: the token's `domain` claim].
+        #[command(flatten)]
+        network: NetworkArgs,
+    },
+}
+
+/// Where pings and registrations go.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Livefyre's API root [default: https://{short name}.quill.fyre.co]; the emulator's URL
+    /// for local work.
+    #[arg(long, env = "LIVEFYRE_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+}
+
+/// `livefyre ping`.
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    /// The users to pull again.
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<String>,
+    /// The network and its key.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    /// Where to send the pings.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// `livefyre register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The pull URL template, with `{id}`.
+    #[arg(value_name = "URL_TEMPLATE")]
+    pub template: String,
+    /// The network and its key.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    /// Where to register.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}

@@ -1,0 +1,606 @@
+//! The field rules of PROTOCOL.md §6, applied to the JSON document of a found user.
+//!
+//! Shapes and types are judged on the raw JSON (the library's parser is lenient by design and
+//! would hide booleans sent as strings); the value rules themselves (URLs, tags, websites) are
+//! the library's, through [`Profile::validate`].
+
+use serde_json::{Map, Value};
+use tower_livefyre::{Profile, ProfileError};
+
+use super::catalog::{
+    CheckDef, DOCUMENT_BOOLEANS, DOCUMENT_DISPLAY_RULES, DOCUMENT_EMAIL_NOTIFICATIONS,
+    DOCUMENT_FIELDS, DOCUMENT_NAME, DOCUMENT_TAGS, DOCUMENT_URLS, DOCUMENT_WEBSITES,
+};
+use super::{Finding, Outcome};
+
+/// The documented top-level fields.
+const FIELDS: &[&str] = &[
+    "id",
+    "display_name",
+    "name",
+    "email",
+    "image_url",
+    "profile_url",
+    "settings_url",
+    "tags",
+    "autofollow_conversations",
+    "email_notifications",
+    "location",
+    "bio",
+    "websites",
+    "display_rules",
+    "moderator",
+    "gravatar_disabled",
+    "nickname",
+];
+const NAME_FIELDS: &[&str] = &["formatted", "first", "middle", "last"];
+const NOTIFICATION_FIELDS: &[&str] = &[
+    "comments",
+    "replies",
+    "likes",
+    "moderator_comments",
+    "moderator_flags",
+];
+const DISPLAY_RULE_FIELDS: &[&str] = &[
+    "bio",
+    "location",
+    "gender",
+    "name",
+    "image",
+    "remote_profile_url",
+];
+const URL_FIELDS: &[&str] = &["image_url", "profile_url", "settings_url"];
+const STRING_FIELDS: &[&str] = &["email", "location", "bio", "nickname"];
+const BOOLEAN_FIELDS: &[&str] = &["autofollow_conversations", "moderator", "gravatar_disabled"];
+const FREQUENCIES: &[&str] = &["immediately", "often", "never"];
+
+/// Names real endpoints used for documented fields (normalized: lower case, no `-`).
+const TOP_ALIASES: &[(&str, &str)] = &[
+    ("first_name", "name.first"),
+    ("firstname", "name.first"),
+    ("given_name", "name.first"),
+    ("first", "name.first"),
+    ("last_name", "name.last"),
+    ("lastname", "name.last"),
+    ("family_name", "name.last"),
+    ("surname", "name.last"),
+    ("last", "name.last"),
+    ("middle_name", "name.middle"),
+    ("full_name", "name.formatted"),
+    ("fullname", "name.formatted"),
+    ("formatted_name", "name.formatted"),
+    ("profile", "profile_url"),
+    ("profile_link", "profile_url"),
+    ("url", "profile_url"),
+    ("avatar", "image_url"),
+    ("avatar_url", "image_url"),
+    ("image", "image_url"),
+    ("picture", "image_url"),
+    ("photo", "image_url"),
+    ("settings", "settings_url"),
+    ("displayname", "display_name"),
+    ("username", "display_name"),
+    ("nick", "nickname"),
+    ("website", "websites"),
+    ("homepage", "websites"),
+    ("tag", "tags"),
+    ("groups", "tags"),
+    ("mail", "email"),
+    ("email_address", "email"),
+    ("notifications", "email_notifications"),
+    ("user_id", "id"),
+    ("uid", "id"),
+    ("about", "bio"),
+    ("description", "bio"),
+    ("is_moderator", "moderator"),
+    ("autofollow", "autofollow_conversations"),
+];
+const NAME_ALIASES: &[(&str, &str)] = &[
+    ("first_name", "first"),
+    ("firstname", "first"),
+    ("given", "first"),
+    ("given_name", "first"),
+    ("last_name", "last"),
+    ("lastname", "last"),
+    ("family", "last"),
+    ("family_name", "last"),
+    ("surname", "last"),
+    ("middle_name", "middle"),
+    ("full", "formatted"),
+    ("full_name", "formatted"),
+    ("display", "formatted"),
+];
+const NOTIFICATION_ALIASES: &[(&str, &str)] = &[
+    ("reply", "replies"),
+    ("like", "likes"),
+    ("comment", "comments"),
+    ("flags", "moderator_flags"),
+];
+const DISPLAY_RULE_ALIASES: &[(&str, &str)] = &[
+    ("nameimage", "name` and `image"),
+    ("profile_url", "remote_profile_url"),
+    ("avatar", "image"),
+];
+
+/// The findings of every `pull/document/*` check on `doc`, in catalog order.
+pub fn check(doc: &Map<String, Value>) -> Vec<(&'static CheckDef, Vec<Finding>)> {
+    vec![
+        (&DOCUMENT_NAME, name(doc)),
+        (&DOCUMENT_URLS, urls(doc)),
+        (&DOCUMENT_TAGS, tags(doc)),
+        (&DOCUMENT_WEBSITES, websites(doc)),
+        (&DOCUMENT_EMAIL_NOTIFICATIONS, email_notifications(doc)),
+        (&DOCUMENT_DISPLAY_RULES, display_rules(doc)),
+        (&DOCUMENT_BOOLEANS, booleans(doc)),
+        (&DOCUMENT_FIELDS, fields(doc)),
+    ]
+}
+
+/// The field, unless absent or `null` (both mean "not set").
+fn present<'a>(doc: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
+    doc.get(field).filter(|value| !value.is_null())
+}
+
+fn fail(message: String) -> Finding {
+    Finding::new(Outcome::Fail, message)
+}
+
+fn name(doc: &Map<String, Value>) -> Vec<Finding> {
+    let Some(value) = present(doc, "name") else {
+        return Vec::new();
+    };
+    let Some(name) = value.as_object() else {
+        return vec![fail(format!(
+            "`name` must be an object with formatted/first/middle/last, found {}; a full name \
+             as a string belongs in `name.formatted`",
+            kind(value)
+        ))];
+    };
+    let mut findings = Vec::new();
+    for (key, value) in name {
+        if NAME_FIELDS.contains(&key.as_str()) {
+            if !(value.is_string() || value.is_null()) {
+                findings.push(fail(format!(
+                    "`name.{key}` must be a string, found {}",
+                    kind(value)
+                )));
+            }
+        } else {
+            findings.push(unknown(
+                &format!("name.{key}"),
+                suggest(key, NAME_ALIASES, NAME_FIELDS).map(|field| format!("name.{field}")),
+            ));
+        }
+    }
+    findings
+}
+
+fn urls(doc: &Map<String, Value>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for &field in URL_FIELDS {
+        let Some(value) = present(doc, field) else {
+            continue;
+        };
+        match value.as_str() {
+            Some(url) if url_is_valid(url) => {}
+            Some(url) => findings.push(fail(format!(
+                "`{field}` {url:?} is not an absolute http(s) URL (\"all URLs must be fully \
+                 qualified\")"
+            ))),
+            None => findings.push(fail(format!(
+                "`{field}` must be a URL string, found {}",
+                kind(value)
+            ))),
+        }
+    }
+    findings
+}
+
+fn tags(doc: &Map<String, Value>) -> Vec<Finding> {
+    let Some(value) = present(doc, "tags") else {
+        return Vec::new();
+    };
+    let Some(tags) = value.as_array() else {
+        return vec![fail(format!(
+            "`tags` must be an array of strings, found {}",
+            kind(value)
+        ))];
+    };
+    let mut findings = Vec::new();
+    for (index, tag) in tags.iter().enumerate() {
+        match tag.as_str() {
+            Some(text) => {
+                if let Err(ProfileError::InvalidTag { .. }) =
+                    Profile::new("id", "name").with_tags([text]).validate()
+                {
+                    findings.push(fail(format!(
+                        "`tags[{index}]` {text:?} is not 1-63 characters of A-Z, a-z, 0-9 and `_`"
+                    )));
+                }
+            }
+            None => findings.push(fail(format!(
+                "`tags[{index}]` must be a string, found {}",
+                kind(tag)
+            ))),
+        }
+    }
+    findings
+}
+
+fn websites(doc: &Map<String, Value>) -> Vec<Finding> {
+    let Some(value) = present(doc, "websites") else {
+        return Vec::new();
+    };
+    let Some(websites) = value.as_array() else {
+        return vec![fail(format!(
+            "`websites` must be an array of URL strings, found {}",
+            kind(value)
+        ))];
+    };
+    let mut findings = Vec::new();
+    let strings: Vec<&str> = websites.iter().filter_map(Value::as_str).collect();
+    if let Err(ProfileError::TooManyWebsites { count }) =
+        Profile::new("id", "name").with_websites(strings).validate()
+    {
+        findings.push(fail(format!(
+            "`websites` has {count} entries; at most 2 are allowed"
+        )));
+    }
+    for (index, website) in websites.iter().enumerate() {
+        match website.as_str() {
+            Some(url) if url_is_valid(url) => {}
+            Some(url) => findings.push(fail(format!(
+                "`websites[{index}]` {url:?} is not an absolute http(s) URL"
+            ))),
+            None => findings.push(fail(format!(
+                "`websites[{index}]` must be a URL string, found {}",
+                kind(website)
+            ))),
+        }
+    }
+    findings
+}
+
+fn email_notifications(doc: &Map<String, Value>) -> Vec<Finding> {
+    let Some(value) = present(doc, "email_notifications") else {
+        return Vec::new();
+    };
+    let Some(notifications) = value.as_object() else {
+        return vec![fail(format!(
+            "`email_notifications` must be an object, found {}",
+            kind(value)
+        ))];
+    };
+    let mut findings = Vec::new();
+    for (key, value) in notifications {
+        let field = format!("email_notifications.{key}");
+        if !NOTIFICATION_FIELDS.contains(&key.as_str()) {
+            findings.push(unknown(
+                &field,
+                suggest(key, NOTIFICATION_ALIASES, NOTIFICATION_FIELDS)
+                    .map(|known| format!("email_notifications.{known}")),
+            ));
+            continue;
+        }
+        match value {
+            Value::Null => {}
+            Value::String(text) if text.is_empty() => findings.push(Finding::new(
+                Outcome::Info,
+                format!("`{field}` is \"\", read as not set; leave the key out instead"),
+            )),
+            Value::String(text) if key == "moderator_flags" && text == "often" => {
+                findings.push(Finding::new(
+                    Outcome::Warn,
+                    format!(
+                        "`{field}` is \"often\"; the v2 docs allow only \"immediately\" or \
+                         \"never\" for moderator flags"
+                    ),
+                ));
+            }
+            Value::String(text) if FREQUENCIES.contains(&text.as_str()) => {}
+            other => findings.push(fail(format!(
+                "`{field}` must be \"immediately\", \"often\" or \"never\", found {}",
+                shown(other)
+            ))),
+        }
+    }
+    findings
+}
+
+fn display_rules(doc: &Map<String, Value>) -> Vec<Finding> {
+    let Some(value) = present(doc, "display_rules") else {
+        return Vec::new();
+    };
+    let Some(rules) = value.as_object() else {
+        return vec![fail(format!(
+            "`display_rules` must be an object of booleans, found {}",
+            kind(value)
+        ))];
+    };
+    let mut findings = Vec::new();
+    for (key, value) in rules {
+        let field = format!("display_rules.{key}");
+        if !DISPLAY_RULE_FIELDS.contains(&key.as_str()) {
+            findings.push(unknown(
+                &field,
+                suggest(key, DISPLAY_RULE_ALIASES, DISPLAY_RULE_FIELDS)
+                    .map(|known| format!("display_rules.{known}")),
+            ));
+        }
+        findings.extend(boolean(&field, value));
+    }
+    findings
+}
+
+fn booleans(doc: &Map<String, Value>) -> Vec<Finding> {
+    BOOLEAN_FIELDS
+        .iter()
+        .filter_map(|&field| doc.get(field).and_then(|value| boolean(field, value)))
+        .collect()
+}
+
+/// A real boolean is right; `"true"`/`"false"` (as in Livefyre's own example) is a `warn`.
+fn boolean(field: &str, value: &Value) -> Option<Finding> {
+    match value {
+        Value::Bool(_) | Value::Null => None,
+        Value::String(text) if text == "true" || text == "false" => Some(Finding::new(
+            Outcome::Warn,
+            format!(
+                "`{field}` is the string \"{text}\"; send the JSON boolean {text} (§6 types it \
+                 Boolean; only Livefyre's example wrote strings)"
+            ),
+        )),
+        Value::String(text) if text.is_empty() => Some(Finding::new(
+            Outcome::Warn,
+            format!("`{field}` is \"\", not a boolean; leave the key out when it is not set"),
+        )),
+        other => Some(fail(format!(
+            "`{field}` must be a boolean, found {}",
+            shown(other)
+        ))),
+    }
+}
+
+fn fields(doc: &Map<String, Value>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for &field in STRING_FIELDS {
+        if let Some(value) = present(doc, field)
+            && !value.is_string()
+        {
+            findings.push(fail(format!(
+                "`{field}` must be a string, found {}",
+                kind(value)
+            )));
+        }
+    }
+    for key in doc.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            findings.push(unknown(key, suggest(key, TOP_ALIASES, FIELDS)));
+        }
+    }
+    findings
+}
+
+/// An `info`: Livefyre's handling of unknown keys is undocumented, so this is not a failure.
+fn unknown(field: &str, meant: Option<String>) -> Finding {
+    let message = match meant {
+        Some(meant) => format!("`{field}` is not a documented field; probably meant `{meant}`"),
+        None => format!("`{field}` is not a documented field; Livefyre may ignore it"),
+    };
+    Finding::new(Outcome::Info, message)
+}
+
+/// The documented field `key` probably stands for: a known alias first, then a close spelling.
+fn suggest(key: &str, aliases: &[(&str, &str)], known: &[&str]) -> Option<String> {
+    let normalized = key.to_ascii_lowercase().replace('-', "_");
+    if let Some((_, meant)) = aliases.iter().find(|(alias, _)| *alias == normalized) {
+        return Some((*meant).to_owned());
+    }
+    if let Some(field) = known.iter().find(|field| **field == normalized) {
+        return Some((*field).to_owned());
+    }
+    known
+        .iter()
+        .map(|field| (edit_distance(&normalized, field), field))
+        .filter(|(distance, _)| *distance <= 2 && normalized.len() > 3)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, field)| (*field).to_owned())
+}
+
+/// Levenshtein distance over bytes (field names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.as_bytes().iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// The library's web-URL rule, through the profile that applies it.
+fn url_is_valid(url: &str) -> bool {
+    Profile::new("id", "name")
+        .with_image_url(url)
+        .validate()
+        .is_ok()
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A short rendering of a scalar, or its kind.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(text) => format!("{text:?}"),
+        Value::Bool(_) | Value::Number(_) => value.to_string(),
+        other => kind(other).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn outcomes(doc: Value) -> Vec<(&'static str, Vec<Outcome>)> {
+        check(doc.as_object().unwrap())
+            .into_iter()
+            .filter(|(_, findings)| !findings.is_empty())
+            .map(|(def, findings)| (def.id, findings.iter().map(|f| f.outcome).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn a_documented_profile_has_no_findings() {
+        let doc = json!({
+            "id": "ann", "display_name": "Ann", "name": {"first": "Ann", "last": "Lee"},
+            "email": "ann@example.com", "image_url": "https://example.com/a.png",
+            "profile_url": "https://example.com/ann", "tags": ["staff", "a_1"],
+            "websites": ["https://a.example", "http://b.example"], "moderator": false,
+            "email_notifications": {"replies": "immediately", "moderator_flags": "never"},
+            "display_rules": {"bio": true, "image": false}, "nickname": null,
+        });
+        assert_eq!(outcomes(doc), vec![]);
+    }
+
+    #[test]
+    fn each_rule_is_flagged_by_its_check() {
+        let table = [
+            (
+                json!({"name": {"first_name": "Ann"}}),
+                "pull/document/name",
+                Outcome::Info,
+            ),
+            (
+                json!({"name": "Ann Lee"}),
+                "pull/document/name",
+                Outcome::Fail,
+            ),
+            (
+                json!({"name": {"first": 1}}),
+                "pull/document/name",
+                Outcome::Fail,
+            ),
+            (
+                json!({"image_url": "/a.png"}),
+                "pull/document/urls",
+                Outcome::Fail,
+            ),
+            (
+                json!({"profile_url": 7}),
+                "pull/document/urls",
+                Outcome::Fail,
+            ),
+            (
+                json!({"tags": ["no spaces"]}),
+                "pull/document/tags",
+                Outcome::Fail,
+            ),
+            (
+                json!({"tags": "staff"}),
+                "pull/document/tags",
+                Outcome::Fail,
+            ),
+            (json!({"tags": [""]}), "pull/document/tags", Outcome::Fail),
+            (
+                json!({"websites": ["https://a.x", "https://b.x", "https://c.x"]}),
+                "pull/document/websites",
+                Outcome::Fail,
+            ),
+            (
+                json!({"websites": ["www.example.com"]}),
+                "pull/document/websites",
+                Outcome::Fail,
+            ),
+            (
+                json!({"email_notifications": {"replies": "hourly"}}),
+                "pull/document/email-notifications",
+                Outcome::Fail,
+            ),
+            (
+                json!({"email_notifications": {"moderator_flags": "often"}}),
+                "pull/document/email-notifications",
+                Outcome::Warn,
+            ),
+            (
+                json!({"email_notifications": {"reply": "never"}}),
+                "pull/document/email-notifications",
+                Outcome::Info,
+            ),
+            (
+                json!({"display_rules": {"bio": "true"}}),
+                "pull/document/display-rules",
+                Outcome::Warn,
+            ),
+            (
+                json!({"display_rules": {"bio": 1}}),
+                "pull/document/display-rules",
+                Outcome::Fail,
+            ),
+            (
+                json!({"display_rules": {"nameimage": true}}),
+                "pull/document/display-rules",
+                Outcome::Info,
+            ),
+            (
+                json!({"moderator": "false"}),
+                "pull/document/booleans",
+                Outcome::Warn,
+            ),
+            (
+                json!({"autofollow_conversations": ""}),
+                "pull/document/booleans",
+                Outcome::Warn,
+            ),
+            (
+                json!({"gravatar_disabled": 0}),
+                "pull/document/booleans",
+                Outcome::Fail,
+            ),
+            (json!({"bio": 5}), "pull/document/fields", Outcome::Fail),
+            (
+                json!({"profile": "https://x.example"}),
+                "pull/document/fields",
+                Outcome::Info,
+            ),
+        ];
+        for (doc, id, outcome) in table {
+            let shown = doc.to_string();
+            assert_eq!(outcomes(doc), vec![(id, vec![outcome])], "{shown}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_name_what_they_probably_meant() {
+        let table = [
+            ("first_name", TOP_ALIASES, FIELDS, Some("name.first")),
+            ("profile", TOP_ALIASES, FIELDS, Some("profile_url")),
+            ("displayName", TOP_ALIASES, FIELDS, Some("display_name")),
+            ("imageurl", TOP_ALIASES, FIELDS, Some("image_url")),
+            ("website", TOP_ALIASES, FIELDS, Some("websites")),
+            ("favourite_colour", TOP_ALIASES, FIELDS, None),
+            ("first_name", NAME_ALIASES, NAME_FIELDS, Some("first")),
+            ("lst", NAME_ALIASES, NAME_FIELDS, None),
+        ];
+        for (key, aliases, known, meant) in table {
+            assert_eq!(suggest(key, aliases, known).as_deref(), meant, "{key}");
+        }
+        let findings = fields(json!({"profile": "x"}).as_object().unwrap());
+        assert!(findings[0].message.contains("probably meant `profile_url`"));
+    }
+}

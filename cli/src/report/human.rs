@@ -1,0 +1,64 @@
+//! The report for people: one block per check, failures spelled out.
+
+use std::fmt::Write as _;
+
+use super::{got_line, one_line, sent_line};
+use crate::check::{Outcome, Report};
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "livefyre check {}", report.template);
+    let _ = writeln!(
+        out,
+        "network {} · user {} · unknown user {}{}\n",
+        report.network,
+        report.user,
+        report.unknown_user,
+        if report.strict { " · strict" } else { "" }
+    );
+    for result in &report.checks {
+        let check = result.check;
+        let _ = writeln!(
+            out,
+            "{:<4}  {}  [{} {}] {}",
+            result.outcome.as_str().to_ascii_uppercase(),
+            check.id,
+            check.level.as_str(),
+            check.section,
+            check.title
+        );
+        // A pass is one line; anything else says what was seen, sent and received.
+        if result.outcome == Outcome::Pass {
+            continue;
+        }
+        for finding in &result.findings {
+            if finding.outcome != Outcome::Pass {
+                let _ = writeln!(
+                    out,
+                    "      {}: {}",
+                    finding.outcome,
+                    one_line(&finding.message)
+                );
+            }
+        }
+        for exchange in &result.exchanges {
+            let _ = writeln!(out, "      sent: {}", sent_line(exchange));
+            let _ = writeln!(out, "      got:  {}", got_line(exchange));
+        }
+    }
+    let summary = report.summary();
+    let _ = writeln!(
+        out,
+        "\n{} checks: {} pass, {} fail, {} warn, {} info, {} skip",
+        summary.total, summary.pass, summary.fail, summary.warn, summary.info, summary.skip
+    );
+    let verdict = if report.exit_code() == 0 {
+        "OK: every MUST check passed"
+    } else if summary.fail > 0 {
+        "FAILED: a MUST check failed"
+    } else {
+        "FAILED: a SHOULD check failed (--strict)"
+    };
+    let _ = writeln!(out, "{verdict} (exit {})", report.exit_code());
+    out
+}

@@ -1,0 +1,359 @@
+//! `livefyre check` against loopback endpoints: the library's own, and hand-written ones
+//! each broken in one way, which must be flagged by exactly the expected check ids.
+
+mod common;
+
+use common::endpoint::{Endpoint, Flaw};
+use common::*;
+use serde_json::Value;
+
+const ALL_TOKEN_CHECKS: &[&str] = &[
+    "pull/token/missing",
+    "pull/token/empty",
+    "pull/token/bad-signature",
+    "pull/token/other-key",
+    "pull/token/expired",
+    "pull/token/wrong-domain",
+    "pull/token/not-system",
+    "pull/token/alg-none",
+    "pull/token/alg-hs512",
+    "pull/token/duplicated",
+    "pull/token/header-only",
+];
+
+/// Runs `livefyre check --format json` against `endpoint` and returns the exit code and the
+/// report.
+fn check(endpoint: &Endpoint, extra: &[&str]) -> (i32, Value) {
+    let template = endpoint.template();
+    let mut args = vec![
+        "check",
+        template.as_str(),
+        "--network",
+        NETWORK,
+        "--user",
+        USER,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let run = livefyre(&args);
+    assert!(
+        !run.stdout.contains("eyJ"),
+        "a token is in the report:\n{}",
+        run.stdout
+    );
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|error| panic!("not JSON ({error}):\n{}\n{}", run.stdout, run.stderr));
+    assert_eq!(report["exit_code"], run.code, "{}", run.stdout);
+    (run.code, report)
+}
+
+/// (check id, outcome) pairs.
+type Flagged = Vec<(String, String)>;
+
+/// The ids of every check whose result is not `pass`, with that result.
+fn flagged(report: &Value) -> Flagged {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|check| check["outcome"] != "pass")
+        .map(|check| {
+            (
+                check["id"].as_str().unwrap().to_owned(),
+                check["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn expect(ids: &[&str], outcome: &str) -> Flagged {
+    ids.iter()
+        .map(|id| ((*id).to_owned(), outcome.to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_library_endpoint_passes_every_check() {
+    let endpoint = Endpoint::library();
+    let (code, report) = check(&endpoint, &[]);
+    assert_eq!(flagged(&report), vec![], "{report:#}");
+    assert_eq!(code, 0);
+    assert_eq!(report["summary"]["total"], 26);
+}
+
+#[test]
+fn a_hand_written_correct_endpoint_passes_every_check() {
+    let endpoint = Endpoint::flawed(Flaw::None);
+    let (code, report) = check(&endpoint, &[]);
+    assert_eq!(flagged(&report), vec![], "{report:#}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn each_broken_endpoint_is_flagged_by_exactly_its_check_ids() {
+    let table: &[(Flaw, Flagged, i32)] = &[
+        (Flaw::IgnoresToken, expect(ALL_TOKEN_CHECKS, "fail"), 1),
+        (Flaw::ForbiddenWithBody, expect(ALL_TOKEN_CHECKS, "fail"), 1),
+        (Flaw::Unauthorized, expect(ALL_TOKEN_CHECKS, "fail"), 1),
+        (
+            Flaw::AcceptsAlgNone,
+            expect(&["pull/token/alg-none"], "fail"),
+            1,
+        ),
+        (
+            Flaw::AcceptsExpired,
+            expect(&["pull/token/expired"], "fail"),
+            1,
+        ),
+        (
+            Flaw::AcceptsOtherDomain,
+            expect(&["pull/token/wrong-domain"], "fail"),
+            1,
+        ),
+        (Flaw::OtherUsersId, expect(&["pull/found/id"], "fail"), 1),
+        (
+            Flaw::BadTagsThreeWebsites,
+            expect(&["pull/document/tags", "pull/document/websites"], "fail"),
+            1,
+        ),
+        (
+            Flaw::FirstNameForFirst,
+            expect(&["pull/document/name"], "info"),
+            0,
+        ),
+        (
+            Flaw::BooleansAsStrings,
+            expect(
+                &["pull/document/display-rules", "pull/document/booleans"],
+                "warn",
+            ),
+            0,
+        ),
+    ];
+    for (flaw, ids, exit) in table {
+        let endpoint = Endpoint::flawed(*flaw);
+        let (code, report) = check(&endpoint, &[]);
+        assert_eq!(&flagged(&report), ids, "{flaw:?}: {report:#}");
+        assert_eq!(code, *exit, "{flaw:?}");
+    }
+}
+
+#[test]
+fn findings_say_what_was_wrong() {
+    let endpoint = Endpoint::flawed(Flaw::FirstNameForFirst);
+    let (_, report) = check(&endpoint, &["--only", "pull/document/name"]);
+    let message = &report["checks"][0]["findings"][0]["message"];
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains("probably meant `name.first`"),
+        "{message}"
+    );
+
+    let endpoint = Endpoint::flawed(Flaw::IgnoresToken);
+    let (_, report) = check(&endpoint, &["--only", "pull/token/alg-none"]);
+    let check = &report["checks"][0];
+    assert_eq!(check["id"], "pull/token/alg-none");
+    assert!(
+        check["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("accepted this token")
+    );
+    let sent = check["exchanges"][0]["sent"]["url"].as_str().unwrap();
+    assert!(
+        sent.ends_with("&lftoken=<alg none, no signature>"),
+        "{sent}"
+    );
+    assert_eq!(check["exchanges"][0]["received"]["status"], 200);
+}
+
+#[test]
+fn strict_fails_on_warnings() {
+    let endpoint = Endpoint::flawed(Flaw::BooleansAsStrings);
+    let (code, _) = check(&endpoint, &["--strict"]);
+    assert_eq!(code, 1);
+    let endpoint = Endpoint::flawed(Flaw::FirstNameForFirst);
+    let (code, _) = check(&endpoint, &["--strict"]);
+    assert_eq!(code, 0, "info never fails a run");
+}
+
+#[test]
+fn only_runs_the_checks_with_that_prefix() {
+    let endpoint = Endpoint::flawed(Flaw::IgnoresToken);
+    let (code, report) = check(&endpoint, &["--only", "pull/found"]);
+    let ids: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| check["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "pull/found/status",
+            "pull/found/json",
+            "pull/found/id",
+            "pull/found/display-name"
+        ]
+    );
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn usage_errors_and_unreachable_endpoints_exit_2() {
+    let endpoint = Endpoint::library();
+    let template = endpoint.template();
+    let base = [
+        "check",
+        template.as_str(),
+        "--network",
+        NETWORK,
+        "--user",
+        USER,
+    ];
+
+    // No key at all: fail closed.
+    let run = livefyre_env(&base, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("LIVEFYRE_NETWORK_KEY"),
+        "{}",
+        run.stderr
+    );
+
+    // A key is never a flag.
+    let mut with_flag = base.to_vec();
+    with_flag.extend(["--key", KEY]);
+    let run = livefyre(&with_flag);
+    assert_eq!(run.code, 2);
+
+    for (args, says) in [
+        (
+            vec![
+                "check",
+                "http://127.0.0.1:1/pull",
+                "--network",
+                NETWORK,
+                "--user",
+                USER,
+            ],
+            "{id}",
+        ),
+        (
+            vec![
+                "check",
+                "ftp://x/{id}",
+                "--network",
+                NETWORK,
+                "--user",
+                USER,
+            ],
+            "http",
+        ),
+        (
+            vec![
+                "check",
+                template.as_str(),
+                "--network",
+                NETWORK,
+                "--user",
+                "ann lee",
+            ],
+            "--user",
+        ),
+        (
+            vec![
+                "check",
+                template.as_str(),
+                "--network",
+                NETWORK,
+                "--user",
+                USER,
+                "--only",
+                "nope",
+            ],
+            "--only",
+        ),
+        (
+            vec![
+                "check",
+                template.as_str(),
+                "--network",
+                NETWORK,
+                "--user",
+                USER,
+                "--format",
+                "xml",
+            ],
+            "xml",
+        ),
+        (
+            vec!["check", template.as_str(), "--network", NETWORK],
+            "--user",
+        ),
+    ] {
+        let run = livefyre(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}");
+    }
+
+    // Nothing listens on the port of a dropped endpoint.
+    let gone = {
+        let endpoint = Endpoint::library();
+        endpoint.template()
+    };
+    let run = livefyre(&["check", &gone, "--network", NETWORK, "--user", USER]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
+}
+
+#[test]
+fn the_key_file_is_read_and_never_printed() {
+    let endpoint = Endpoint::library();
+    let template = endpoint.template();
+    let file = TempFile::new("key", &format!("{KEY}\n"));
+    let run = livefyre_env(
+        &[
+            "check",
+            &template,
+            "--network",
+            NETWORK,
+            "--user",
+            USER,
+            "--key-file",
+            file.path(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("OK: every MUST check passed"),
+        "{}",
+        run.stdout
+    );
+
+    let wrong = TempFile::new("wrong-key", "not the key");
+    let run = livefyre_env(
+        &[
+            "check",
+            &template,
+            "--network",
+            NETWORK,
+            "--user",
+            USER,
+            "--key-file",
+            wrong.path(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("are --network and the key right?"),
+        "{}",
+        run.stdout
+    );
+}
