@@ -90,6 +90,9 @@ pub enum Format {
 /// `livefyre emulator`.
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
+    /// The network [default: demo.fyre.co] and its key.
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// Address to listen on [env: LISTEN_ADDR; default 127.0.0.1:3001].
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,

@@ -1,20 +1,20 @@
 //! `livefyre emulator`: the library's emulator as a server, configured like
-//! `examples/emulator.rs` (`LIVEFYRE_NETWORK`, `LIVEFYRE_NETWORK_KEY`, `LISTEN_ADDR`).
+//! `examples/emulator.rs` (`LIVEFYRE_NETWORK`, `LIVEFYRE_NETWORK_KEY`, `LISTEN_ADDR`), and
+//! like the other subcommands (`--network`, `--key-file`, `--listen`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use tower_livefyre::Network;
 use tower_livefyre::emulator::Emulator;
 
 use crate::args::EmulatorArgs;
 use crate::error::CliError;
-use crate::key::{DEMO_KEY, DEMO_NETWORK};
+use crate::key::{self, DEMO_NETWORK};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3001";
 
 pub async fn run(args: EmulatorArgs) -> Result<ExitCode, CliError> {
-    let network = network_from_env()?;
+    let network = key::credentials(&args.network, Some(DEMO_NETWORK))?.network;
     let listen = match args.listen {
         Some(listen) => listen,
         None => {
@@ -34,22 +34,6 @@ pub async fn run(args: EmulatorArgs) -> Result<ExitCode, CliError> {
     emulator.shutdown().await;
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// As the example: the network from `LIVEFYRE_NETWORK` (default the demo network), the key
-/// from `LIVEFYRE_NETWORK_KEY` (default the public demo key, with a warning).
-fn network_from_env() -> Result<Network, CliError> {
-    let name = var("LIVEFYRE_NETWORK")?.unwrap_or_else(|| DEMO_NETWORK.to_owned());
-    let key = var("LIVEFYRE_NETWORK_KEY")?;
-    if key.as_deref().is_none_or(|key| key == DEMO_KEY) {
-        eprintln!("WARNING: LIVEFYRE_NETWORK_KEY: using the PUBLIC DEMO KEY, known to everyone.");
-        eprintln!(
-            "WARNING: anyone can forge pull tokens for it: set your own key outside your laptop."
-        );
-    }
-    Network::new(name, key.as_deref().unwrap_or(DEMO_KEY)).map_err(|error| {
-        CliError::Usage(format!("LIVEFYRE_NETWORK / LIVEFYRE_NETWORK_KEY: {error}"))
-    })
 }
 
 fn var(name: &str) -> Result<Option<String>, CliError> {

@@ -56,29 +56,42 @@ pub fn network_name(args: &NetworkArgs, default: Option<&str>) -> Result<String,
 }
 
 /// The key from `--key-file`, else `LIVEFYRE_NETWORK_KEY`, else (for the demo network only)
-/// the public demo key with a warning on stderr. `Ok(None)` when there is none.
+/// the public demo key. `Ok(None)` when there is none.
+///
+/// The same rule as the examples: the public demo key serves [`DEMO_NETWORK`] alone, always
+/// with a warning on stderr; given for any other network it is an error.
 pub fn key(args: &NetworkArgs, network: &str) -> Result<Option<Key>, CliError> {
-    if let Some(path) = &args.key_file {
-        return read_key_file(path).map(Some);
-    }
-    match std::env::var_os(KEY_VAR) {
-        Some(value) => {
-            let value = value
-                .into_string()
-                .map_err(|_| CliError::Usage(format!("{KEY_VAR} is not valid UTF-8")))?;
-            if value.is_empty() {
-                return Err(CliError::Usage(format!("{KEY_VAR} is set but empty")));
+    let is_demo_network = network.eq_ignore_ascii_case(DEMO_NETWORK);
+    let key = if let Some(path) = &args.key_file {
+        read_key_file(path)?
+    } else {
+        match std::env::var_os(KEY_VAR) {
+            Some(value) => {
+                let value = value
+                    .into_string()
+                    .map_err(|_| CliError::Usage(format!("{KEY_VAR} is not valid UTF-8")))?;
+                if value.is_empty() {
+                    return Err(CliError::Usage(format!("{KEY_VAR} is set but empty")));
+                }
+                Key(value.into_bytes())
             }
-            Ok(Some(Key(value.into_bytes())))
+            None if is_demo_network => Key(DEMO_KEY.as_bytes().to_vec()),
+            None => return Ok(None),
         }
-        None if network == DEMO_NETWORK => {
-            eprintln!(
-                "WARNING: {KEY_VAR} is not set: using the PUBLIC DEMO KEY of {DEMO_NETWORK}, known to everyone."
-            );
-            Ok(Some(Key(DEMO_KEY.as_bytes().to_vec())))
+    };
+    if key.bytes() == DEMO_KEY.as_bytes() {
+        if !is_demo_network {
+            return Err(CliError::Usage(format!(
+                "the key is the public demo key, which only serves {DEMO_NETWORK}: use the key \
+                 of {network}"
+            )));
         }
-        None => Ok(None),
+        eprintln!("WARNING: {KEY_VAR}: using the PUBLIC DEMO KEY, known to everyone.");
+        eprintln!(
+            "WARNING: anyone can forge pull tokens for it: set your own key outside your laptop."
+        );
     }
+    Ok(Some(key))
 }
 
 /// The network and a key, which must exist: a missing key is an error (fail closed).

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod endpoint;
+pub mod process;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,111 @@
+//! `livefyre emulator`, `livefyre register` and `livefyre ping` together: the CLI's emulator
+//! pulls from a loopback pull endpoint after the CLI registered it and pinged.
+
+mod common;
+
+use std::time::Duration;
+
+use common::endpoint::Endpoint;
+use common::process::{Listening, get, wait_for};
+use common::*;
+
+fn emulator() -> Listening {
+    let mut command = command(
+        &["emulator"],
+        &[
+            ("LIVEFYRE_NETWORK", NETWORK),
+            ("LIVEFYRE_NETWORK_KEY", KEY),
+            ("LISTEN_ADDR", "127.0.0.1:0"),
+        ],
+    );
+    command.stdin(std::process::Stdio::null());
+    Listening::start(command)
+}
+
+#[test]
+fn register_and_ping_make_the_emulator_pull_the_profile() {
+    let emulator = emulator();
+    let endpoint = Endpoint::library();
+    let api = emulator.url();
+
+    let run = livefyre(&[
+        "register",
+        &endpoint.template(),
+        "--network",
+        NETWORK,
+        "--api-url",
+        &api,
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.starts_with("registered "), "{}", run.stdout);
+
+    let (status, _) = get(&emulator.addr, "/_emulator/profiles/ann.lee");
+    assert_eq!(status, 404, "nothing pulled before the ping");
+
+    let run = livefyre(&["ping", USER, "--network", NETWORK, "--api-url", &api]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, "ann.lee: pinged\n");
+
+    let profile = wait_for("the emulator's pull", Duration::from_secs(30), || {
+        let (status, body) = get(&emulator.addr, "/_emulator/profiles/ann.lee");
+        (status == 200).then_some(body)
+    });
+    let profile: serde_json::Value = serde_json::from_str(&profile).unwrap();
+    assert_eq!(profile["display_name"], "Ann Lee");
+}
+
+#[test]
+fn refused_pings_and_registrations_fail() {
+    let emulator = emulator();
+    let api = emulator.url();
+    let wrong_key = [("LIVEFYRE_NETWORK_KEY", "not the key")];
+
+    let run = livefyre_env(
+        &["ping", USER, "bob", "--network", NETWORK, "--api-url", &api],
+        &wrong_key,
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ann.lee: failed"), "{}", run.stdout);
+    assert!(run.stdout.contains("bob: failed"), "{}", run.stdout);
+    assert!(run.stderr.contains("2 ping(s) failed"), "{}", run.stderr);
+
+    let run = livefyre_env(
+        &[
+            "register",
+            "https://example.com/pull?id={id}",
+            "--network",
+            NETWORK,
+            "--api-url",
+            &api,
+        ],
+        &wrong_key,
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+
+    let run = livefyre(&[
+        "register",
+        "https://example.com/pull",
+        "--network",
+        NETWORK,
+        "--api-url",
+        &api,
+    ]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("{id}"), "{}", run.stderr);
+
+    // No key for a network that is not the demo network: refused before anything is sent.
+    let run = livefyre_env(
+        &["ping", USER, "--network", NETWORK, "--api-url", &api],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = livefyre_env(
+        &["ping", USER, "--network", NETWORK, "--api-url", &api],
+        &[("LIVEFYRE_NETWORK_KEY", "tower-livefyre-demo-network-key")],
+    );
+    assert_eq!(
+        run.code, 2,
+        "the demo key serves only demo.fyre.co: {}",
+        run.stderr
+    );
+}
