@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, RwLock};
@@ -20,6 +19,7 @@ use tower::service_fn;
 use tower_livefyre::emulator::{Emulator, PullOutcome};
 use tower_livefyre::{Network, PingClient, Profile, ProfileSource, pull_endpoint};
 
+use common::example::wait_with_output;
 use common::{KEY, NETWORK, Served, network, serve};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -274,7 +274,7 @@ fn example_binary() -> PathBuf {
 #[test]
 fn the_sequence_example_tells_the_seven_steps_and_ends_with_the_remote_profile() {
     const SECRET: &str = "sequence-example-secret-network-key";
-    let mut child = Command::new(example_binary())
+    let child = Command::new(example_binary())
         .env("LIVEFYRE_NETWORK", NETWORK)
         .env("LIVEFYRE_NETWORK_KEY", SECRET)
         .stdin(Stdio::null())
@@ -282,30 +282,8 @@ fn the_sequence_example_tells_the_seven_steps_and_ends_with_the_remote_profile()
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the example did not finish within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (mut stdout, mut stderr) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, output) = wait_with_output(child, Duration::from_secs(30));
+    let (stdout, stderr) = (output.stdout, output.stderr);
     assert!(status.success(), "{status}\n{stdout}\n{stderr}");
 
     for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {

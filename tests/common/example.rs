@@ -5,10 +5,10 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A running example; killed and reaped on drop.
 pub struct Example {
@@ -36,6 +36,46 @@ pub fn read_to_end(mut stream: impl Read + Send + 'static) -> JoinHandle<String>
         let _ = stream.read_to_string(&mut all);
         all
     })
+}
+
+/// Waits up to `timeout` for `child` to exit, reading its stdout and stderr to their end
+/// meanwhile (so a full pipe never blocks it); past the timeout it is killed and the test
+/// fails. Both streams ending is the sign of the exit: no polling, no sleeping.
+pub fn wait_with_output(mut child: Child, timeout: Duration) -> (ExitStatus, Output) {
+    let (ended, streams) = mpsc::channel();
+    let reader = |mut stream: Box<dyn Read + Send>, is_stdout: bool| {
+        let ended = ended.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stream.read_to_string(&mut text);
+            let _ = ended.send((is_stdout, text));
+        })
+    };
+    let readers = [
+        reader(Box::new(child.stdout.take().expect("stdout piped")), true),
+        reader(Box::new(child.stderr.take().expect("stderr piped")), false),
+    ];
+    let deadline = Instant::now() + timeout;
+    let mut output = Output {
+        stdout: String::new(),
+        stderr: String::new(),
+    };
+    for _ in 0..2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match streams.recv_timeout(left) {
+            Ok((true, text)) => output.stdout = text,
+            Ok((false, text)) => output.stderr = text,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the example did not finish within {timeout:?}");
+            }
+        }
+    }
+    for reader in readers {
+        reader.join().expect("output reader");
+    }
+    (child.wait().unwrap(), output)
 }
 
 /// The path of the compiled example `name`.
