@@ -130,6 +130,26 @@ fn each_broken_endpoint_is_flagged_by_exactly_its_check_ids() {
             ),
             0,
         ),
+        (
+            Flaw::EchoesToken,
+            expect(&["pull/no-token-echo"], "fail"),
+            1,
+        ),
+        (
+            Flaw::ReadsAuthorizationHeader,
+            expect(&["pull/token/header-only"], "fail"),
+            1,
+        ),
+        (
+            Flaw::TakesFirstOfDuplicates,
+            expect(&["pull/token/duplicated"], "fail"),
+            1,
+        ),
+        (
+            Flaw::UnknownUserIs200,
+            expect(&["pull/unknown/status"], "warn"),
+            0,
+        ),
     ];
     for (flaw, ids, exit) in table {
         let endpoint = Endpoint::flawed(*flaw);
@@ -154,20 +174,32 @@ fn findings_say_what_was_wrong() {
 
     let endpoint = Endpoint::flawed(Flaw::IgnoresToken);
     let (_, report) = check(&endpoint, &["--only", "pull/token/alg-none"]);
-    let check = &report["checks"][0];
-    assert_eq!(check["id"], "pull/token/alg-none");
+    let result = &report["checks"][0];
+    assert_eq!(result["id"], "pull/token/alg-none");
     assert!(
-        check["findings"][0]["message"]
+        result["findings"][0]["message"]
             .as_str()
             .unwrap()
             .contains("accepted this token")
     );
-    let sent = check["exchanges"][0]["sent"]["url"].as_str().unwrap();
+    let sent = result["exchanges"][0]["sent"]["url"].as_str().unwrap();
     assert!(
         sent.ends_with("&lftoken=<alg none, no signature>"),
         "{sent}"
     );
-    assert_eq!(check["exchanges"][0]["received"]["status"], 200);
+    assert_eq!(result["exchanges"][0]["received"]["status"], 200);
+
+    // An echoed token is redacted in what the report shows.
+    let endpoint = Endpoint::flawed(Flaw::EchoesToken);
+    let (_, report) = check(&endpoint, &["--only", "pull/found/status"]);
+    let headers = &report["checks"][0]["exchanges"][0]["received"]["headers"];
+    assert!(
+        headers
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(["x-debug-lftoken", "<redacted token>"])),
+        "{headers}"
+    );
 }
 
 #[test]
@@ -315,20 +347,24 @@ fn usage_errors_and_unreachable_endpoints_exit_2() {
 fn the_key_file_is_read_and_never_printed() {
     let endpoint = Endpoint::library();
     let template = endpoint.template();
+    let check_with = |key_file: &str| {
+        livefyre_env(
+            &[
+                "check",
+                &template,
+                "--network",
+                NETWORK,
+                "--user",
+                USER,
+                "--key-file",
+                key_file,
+            ],
+            &[],
+        )
+    };
+
     let file = TempFile::new("key", &format!("{KEY}\n"));
-    let run = livefyre_env(
-        &[
-            "check",
-            &template,
-            "--network",
-            NETWORK,
-            "--user",
-            USER,
-            "--key-file",
-            file.path(),
-        ],
-        &[],
-    );
+    let run = check_with(file.path());
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("OK: every MUST check passed"),
@@ -337,23 +373,24 @@ fn the_key_file_is_read_and_never_printed() {
     );
 
     let wrong = TempFile::new("wrong-key", "not the key");
-    let run = livefyre_env(
-        &[
-            "check",
-            &template,
-            "--network",
-            NETWORK,
-            "--user",
-            USER,
-            "--key-file",
-            wrong.path(),
-        ],
-        &[],
-    );
+    let run = check_with(wrong.path());
     assert_eq!(run.code, 1);
     assert!(
         run.stdout.contains("are --network and the key right?"),
         "{}",
         run.stdout
+    );
+
+    let empty = TempFile::new("empty-key", "\n");
+    let run = check_with(empty.path());
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("is empty"), "{}", run.stderr);
+
+    let run = check_with("/nonexistent/livefyre-key");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("cannot read key file"),
+        "{}",
+        run.stderr
     );
 }

@@ -782,3 +782,71 @@ impl Target {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_must_be_absolute_http_urls_with_an_id() {
+        for template in [
+            "https://example.com/pull?id={id}",
+            "http://127.0.0.1:3000/users/{id}/pull",
+            "HTTP://[::1]:8080/p?id={id}",
+        ] {
+            assert!(Target::new(template).is_ok(), "{template}");
+        }
+        for template in [
+            "https://example.com/pull",
+            "/pull?id={id}",
+            "ftp://example.com/{id}",
+            "www.example.com/user/{id}",
+            "http://exa mple.com/{id}",
+        ] {
+            assert!(
+                matches!(Target::new(template), Err(CliError::Usage(_))),
+                "{template}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_are_appended_as_livefyre_does() {
+        let query = Target::new("https://x.example/pull?id={id}").unwrap();
+        assert_eq!(
+            query.probe("ann", Some(("T", "t"))).url,
+            "https://x.example/pull?id=ann&lftoken=T"
+        );
+        let path = Target::new("https://x.example/users/{id}/pull").unwrap();
+        let probe = path.probe("ann", Some(("T", "shown")));
+        assert_eq!(probe.url, "https://x.example/users/ann/pull?lftoken=T");
+        assert_eq!(
+            probe.shown_url,
+            "https://x.example/users/ann/pull?lftoken=<shown>"
+        );
+        assert_eq!(
+            path.probe_duplicated("ann", "T").url,
+            "https://x.example/users/ann/pull?lftoken=T&lftoken=T"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_a_finding_except_on_loopback() {
+        let table = [
+            ("https://example.com/{id}", Outcome::Pass),
+            ("http://127.0.0.1:3000/{id}", Outcome::Pass),
+            ("http://localhost/{id}", Outcome::Pass),
+            ("http://[::1]/{id}", Outcome::Pass),
+            ("http://example.com/{id}", Outcome::Fail),
+            ("http://10.0.0.1/{id}", Outcome::Fail),
+        ];
+        for (template, outcome) in table {
+            let finding = Target::new(template).unwrap().transport();
+            assert_eq!(finding.outcome, outcome, "{template}");
+        }
+        // transport/https is a SHOULD: its failure is a warning.
+        let finding = Target::new("http://example.com/{id}").unwrap().transport();
+        let result = CheckResult::one(&TRANSPORT_HTTPS, finding, Vec::new());
+        assert_eq!(result.outcome, Outcome::Warn);
+    }
+}

@@ -47,6 +47,14 @@ pub enum Flaw {
     FirstNameForFirst,
     /// `"true"`/`"false"` for booleans.
     BooleansAsStrings,
+    /// Repeats the token in a response header.
+    EchoesToken,
+    /// Takes the token from `Authorization: Bearer` when the query has none.
+    ReadsAuthorizationHeader,
+    /// Takes the first `lftoken` of several.
+    TakesFirstOfDuplicates,
+    /// Answers 200 with `{}` for users it does not know.
+    UnknownUserIs200,
 }
 
 /// A running endpoint; stopped on drop.
@@ -149,7 +157,21 @@ pub fn network() -> Network {
 
 fn answer(flaw: Flaw, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     let query = request.uri().query().unwrap_or_default();
-    let pairs: Vec<(String, String)> = form_urlencoded_pairs(query);
+    let mut pairs: Vec<(String, String)> = form_urlencoded_pairs(query);
+    if flaw == Flaw::ReadsAuthorizationHeader
+        && !pairs.iter().any(|(name, _)| name == "lftoken")
+        && let Some(bearer) = request
+            .headers()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+    {
+        pairs.push(("lftoken".to_owned(), bearer.to_owned()));
+    }
+    if flaw == Flaw::TakesFirstOfDuplicates {
+        let mut seen = false;
+        pairs.retain(|(name, _)| name != "lftoken" || !std::mem::replace(&mut seen, true));
+    }
     if flaw != Flaw::IgnoresToken && !token_accepted(flaw, &pairs) {
         return match flaw {
             Flaw::ForbiddenWithBody => respond(
@@ -166,13 +188,27 @@ fn answer(flaw: Flaw, request: &Request<Incoming>) -> Response<Full<Bytes>> {
         .find(|(name, _)| name == "id")
         .map(|(_, value)| value.as_str());
     if id != Some(USER) {
+        if flaw == Flaw::UnknownUserIs200 {
+            return respond(StatusCode::OK, "application/json", "{}");
+        }
         return respond(StatusCode::NOT_FOUND, "", "");
     }
-    respond(
+    let mut response = respond(
         StatusCode::OK,
         "application/json",
         &document(flaw).to_string(),
-    )
+    );
+    if flaw == Flaw::EchoesToken {
+        let token = pairs
+            .iter()
+            .find(|(name, _)| name == "lftoken")
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default();
+        response
+            .headers_mut()
+            .insert("x-debug-lftoken", token.parse().unwrap());
+    }
+    response
 }
 
 /// Exactly one non-empty `lftoken` in the query, valid apart from what `flaw` lets through.

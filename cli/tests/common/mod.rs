@@ -32,7 +32,16 @@ pub fn livefyre(args: &[&str]) -> Run {
 /// `livefyre ARGS` with exactly `env` for the Livefyre variables.
 pub fn livefyre_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = command(args, env).output().expect("cannot run livefyre");
-    finish(output)
+    let run = finish(output);
+    // Only `token system|user` print a token: that is what they are for.
+    let prints_tokens = args.first() == Some(&"token") && args.get(1) != Some(&"inspect");
+    if !prints_tokens {
+        // Every token starts with the base64url of `{"`.
+        for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert!(!text.contains("eyJ"), "a token is in {name}:\n{text}");
+        }
+    }
+    run
 }
 
 /// The command, not started.
