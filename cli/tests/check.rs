@@ -394,3 +394,36 @@ fn the_key_file_is_read_and_never_printed() {
         run.stderr
     );
 }
+
+#[test]
+fn an_endpoint_that_never_answers_times_out_as_unreachable() {
+    // Accepts connections (the kernel's backlog does) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let template = format!("http://{}/pull?id={{id}}", silent.local_addr().unwrap());
+    let run = livefyre(&[
+        "check",
+        &template,
+        "--network",
+        NETWORK,
+        "--user",
+        USER,
+        "--timeout",
+        "0.3",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no answer within"), "{}", run.stderr);
+
+    for timeout in ["0", "-1", "nan", "soon"] {
+        let run = livefyre(&[
+            "check",
+            &template,
+            "--network",
+            NETWORK,
+            "--user",
+            USER,
+            "--timeout",
+            timeout,
+        ]);
+        assert_eq!(run.code, 2, "--timeout {timeout}: {}", run.stderr);
+    }
+}

@@ -45,6 +45,11 @@ fn register_and_ping_make_the_emulator_pull_the_profile() {
     let run = livefyre(&["ping", USER, "--network", NETWORK, "--api-url", &api]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.stdout, "ann.lee: pinged\n");
+    let (status, pings) = get(&emulator.addr, "/_emulator/pings?id=ann.lee");
+    assert_eq!(status, 200);
+    let pings: serde_json::Value = serde_json::from_str(&pings).unwrap();
+    assert_eq!(pings.as_array().unwrap().len(), 1, "{pings}");
+    assert_eq!(pings[0]["answer"], 200, "{pings}");
 
     let profile = wait_for("the emulator's pull", Duration::from_secs(30), || {
         let (status, body) = get(&emulator.addr, "/_emulator/profiles/ann.lee");
@@ -68,6 +73,15 @@ fn refused_pings_and_registrations_fail() {
     assert!(run.stdout.contains("ann.lee: failed"), "{}", run.stdout);
     assert!(run.stdout.contains("bob: failed"), "{}", run.stdout);
     assert!(run.stderr.contains("2 ping(s) failed"), "{}", run.stderr);
+    let (_, pings) = get(&emulator.addr, "/_emulator/pings");
+    let pings: serde_json::Value = serde_json::from_str(&pings).unwrap();
+    let answers: Vec<&serde_json::Value> = pings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ping| &ping["answer"])
+        .collect();
+    assert_eq!(answers, [403, 403], "{pings}");
 
     let run = livefyre_env(
         &[
