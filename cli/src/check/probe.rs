@@ -92,6 +92,15 @@ pub struct Received {
 }
 
 impl Received {
+    /// `403`, or `200 with a 190-byte body`.
+    pub fn summary(&self) -> String {
+        if self.body_len == 0 {
+            self.status.to_string()
+        } else {
+            format!("{} with a {}-byte body", self.status, self.body_len)
+        }
+    }
+
     /// The status as an `http` type.
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

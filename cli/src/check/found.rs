@@ -1,0 +1,154 @@
+//! `pull/found/*` and, through [`document`](super::document), `pull/document/*`: what a
+//! valid pull for the known user gets back.
+
+use super::catalog::*;
+use super::document;
+use super::probe::Exchange;
+use super::result::{Finding, Outcome};
+
+/// The longest display name Livefyre documents (D-UAT).
+const MAX_DISPLAY_NAME_CHARS: usize = tower_livefyre::MAX_DISPLAY_NAME_CHARS;
+/// The findings of every `pull/found/*` and `pull/document/*` check on the answer to a valid
+/// pull for `user`, in catalog order.
+pub(super) fn judge(user: &str, exchange: &Exchange) -> Vec<(&'static CheckDef, Vec<Finding>)> {
+    let mut judged = Vec::new();
+    let mut push =
+        |check: &'static CheckDef, findings: Vec<Finding>| judged.push((check, findings));
+    judge_into(user, exchange, &mut push);
+    judged
+}
+
+fn judge_into(
+    user: &str,
+    exchange: &Exchange,
+    push: &mut impl FnMut(&'static CheckDef, Vec<Finding>),
+) {
+    let Some(received) = exchange.received() else {
+        push(&FOUND_STATUS, vec![Finding::no_answer(exchange)]);
+        skip_all(push, "no answer to the pull");
+        return;
+    };
+    if received.status != 200 {
+        let hint = if received.status == 403 {
+            "; it refused a valid system token: are --network and the key right?"
+        } else {
+            ""
+        };
+        push(
+            &FOUND_STATUS,
+            vec![Finding::new(
+                Outcome::Fail,
+                format!(
+                    "answered {}, not 200, for user {user:?}{hint}",
+                    received.summary()
+                ),
+            )],
+        );
+        skip_all(push, "no 200 answer to read a profile from");
+        return;
+    }
+    push(&FOUND_STATUS, vec![Finding::new(Outcome::Pass, "200")]);
+
+    let mut json_findings = Vec::new();
+    let media_type = received
+        .content_type
+        .as_deref()
+        .and_then(|value| value.split(';').next())
+        .map(|media| media.trim().to_ascii_lowercase());
+    if media_type.as_deref() != Some("application/json") {
+        json_findings.push(Finding::new(
+            Outcome::Fail,
+            format!(
+                "Content-Type is {}, not application/json",
+                received
+                    .content_type
+                    .as_deref()
+                    .map_or("missing".to_owned(), |t| format!("{t:?}"))
+            ),
+        ));
+    }
+    let document = match serde_json::from_slice::<serde_json::Value>(&received.full_body) {
+        Ok(serde_json::Value::Object(document)) => Some(document),
+        Ok(other) => {
+            json_findings.push(Finding::new(
+                Outcome::Fail,
+                format!(
+                    "the body is JSON but not an object (it starts {:?})",
+                    excerpt(&other.to_string())
+                ),
+            ));
+            None
+        }
+        Err(error) => {
+            json_findings.push(Finding::new(
+                Outcome::Fail,
+                format!("the body is not JSON: {error}"),
+            ));
+            None
+        }
+    };
+    push(&FOUND_JSON, json_findings);
+    let Some(document) = document else {
+        skip_all_but_json(push, "no JSON object to read");
+        return;
+    };
+
+    let id = match document.get("id") {
+        Some(serde_json::Value::String(id)) if id == user => {
+            Finding::new(Outcome::Pass, format!("{id:?}"))
+        }
+        Some(serde_json::Value::String(id)) => Finding::new(
+            Outcome::Fail,
+            format!("`id` is {id:?} but the pull asked for {user:?}"),
+        ),
+        Some(other) => Finding::new(Outcome::Fail, format!("`id` is not a string: {other}")),
+        None => Finding::new(Outcome::Fail, "no `id` field"),
+    };
+    push(&FOUND_ID, vec![id]);
+
+    let display_name = match document.get("display_name") {
+        Some(serde_json::Value::String(name)) if name.trim().is_empty() => {
+            Finding::new(Outcome::Fail, "`display_name` is empty")
+        }
+        Some(serde_json::Value::String(name)) if name.chars().count() > MAX_DISPLAY_NAME_CHARS => {
+            Finding::new(
+                Outcome::Warn,
+                format!(
+                    "`display_name` has {} characters; Livefyre documents at most {MAX_DISPLAY_NAME_CHARS}",
+                    name.chars().count()
+                ),
+            )
+        }
+        Some(serde_json::Value::String(name)) => Finding::new(Outcome::Pass, format!("{name:?}")),
+        Some(other) => Finding::new(
+            Outcome::Fail,
+            format!("`display_name` is not a string: {other}"),
+        ),
+        None => Finding::new(Outcome::Fail, "no `display_name` field (it is required)"),
+    };
+    push(&FOUND_DISPLAY_NAME, vec![display_name]);
+
+    for (check, findings) in document::check(&document) {
+        push(check, findings);
+    }
+}
+
+/// Every found/document check but status, skipped.
+fn skip_all(push: &mut impl FnMut(&'static CheckDef, Vec<Finding>), why: &str) {
+    push(&FOUND_JSON, vec![Finding::new(Outcome::Skip, why)]);
+    skip_all_but_json(push, why);
+}
+
+fn skip_all_but_json(push: &mut impl FnMut(&'static CheckDef, Vec<Finding>), why: &str) {
+    for check in CHECKS.iter().filter(|check| {
+        check.id == FOUND_ID.id
+            || check.id == FOUND_DISPLAY_NAME.id
+            || check.id.starts_with("pull/document/")
+    }) {
+        push(check, vec![Finding::new(Outcome::Skip, why)]);
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    text.chars().take(40).collect()
+}
