@@ -209,6 +209,19 @@ fn email_notifications(doc: &Map<String, Value>) -> Vec<Finding> {
         ))];
     };
     let mut findings = Vec::new();
+    let has_email = doc
+        .get("email")
+        .and_then(Value::as_str)
+        .is_some_and(|email| !email.is_empty());
+    let wants_mail = notifications
+        .values()
+        .any(|value| matches!(value.as_str(), Some("immediately" | "often")));
+    if wants_mail && !has_email {
+        findings.push(Finding::new(
+            Outcome::Info,
+            "`email_notifications` asks for mail but there is no `email`: no mail goes out",
+        ));
+    }
     for (key, value) in notifications {
         let field = format!("email_notifications.{key}");
         if !NOTIFICATION_FIELDS.contains(&key.as_str()) {
@@ -390,6 +403,19 @@ mod tests {
     }
 
     #[test]
+    fn mail_settings_without_an_email_are_info() {
+        let without = json!({"email_notifications": {"replies": "often"}});
+        assert_eq!(
+            outcomes(without),
+            vec![("pull/document/email-notifications", vec![Outcome::Info])]
+        );
+        let with = json!({"email": "a@b.example", "email_notifications": {"replies": "often"}});
+        assert_eq!(outcomes(with), vec![]);
+        let never = json!({"email_notifications": {"replies": "never"}});
+        assert_eq!(outcomes(never), vec![]);
+    }
+
+    #[test]
     fn each_rule_is_flagged_by_its_check() {
         let table = [
             (
@@ -444,7 +470,7 @@ mod tests {
                 Outcome::Fail,
             ),
             (
-                json!({"email_notifications": {"moderator_flags": "often"}}),
+                json!({"email": "a@b.example", "email_notifications": {"moderator_flags": "often"}}),
                 "pull/document/email-notifications",
                 Outcome::Warn,
             ),
