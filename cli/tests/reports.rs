@@ -182,3 +182,43 @@ fn tap_report_reads_in_prove() {
     assert!(output.contains("ok 2 - pull/found/json"), "{output}");
     assert!(output.contains("less 3 skipped subtests"), "{output}");
 }
+
+#[test]
+fn human_report_spells_out_what_is_not_a_pass() {
+    let endpoint = Endpoint::flawed(Flaw::BooleansAsStrings);
+    let run = report(&endpoint, "human", &[]);
+    assert_eq!(run.code, 0);
+    let text = &run.stdout;
+    assert!(
+        text.contains("PASS  pull/token/missing  [MUST §5]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("WARN  pull/document/booleans  [MUST §6]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warn: `autofollow_conversations` is the string \"true\""),
+        "{text}"
+    );
+    // The one pull both warnings read is shown once, token redacted.
+    assert_eq!(text.matches("sent: GET ").count(), 1, "{text}");
+    assert!(text.contains("&lftoken=<valid system token>"), "{text}");
+    assert!(
+        text.contains("26 checks: 24 pass, 0 fail, 2 warn, 0 info, 0 skip"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("OK: every MUST check passed (exit 0)\n"),
+        "{text}"
+    );
+
+    let run = report(&endpoint, "human", &["--strict"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout
+            .ends_with("FAILED: a warning, under --strict (exit 1)\n"),
+        "{}",
+        run.stdout
+    );
+}

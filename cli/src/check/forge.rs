@@ -64,7 +64,9 @@ impl<'a> Forge<'a> {
 
     /// A system token that expired a day ago.
     pub fn expired(&self) -> Result<String, CliError> {
-        let issued = SystemTime::now() - EXPIRED_AGO - Duration::from_secs(60);
+        let issued = SystemTime::now()
+            .checked_sub(EXPIRED_AGO + Duration::from_secs(60))
+            .unwrap_or(UNIX_EPOCH);
         self.network()
             .build_user_auth_token_at(SYSTEM_USER, SYSTEM_USER, Duration::from_secs(60), issued)
             .map_err(token_error)
