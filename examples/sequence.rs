@@ -106,7 +106,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     // Livefyre: the emulator, and the client your app uses to talk to it.
     let livefyre = Emulator::start(network.clone()).await?;
-    let client = PingClient::new(network.clone()).base_url(livefyre.url())?;
+    let client = PingClient::new(network.clone())?.base_url(livefyre.url())?;
     let (name, livefyre_url) = (network.name(), livefyre.url());
     println!("Ping for Pull, step by step, for network {name}");
     println!("  your pull endpoint:  {pull_url}");

@@ -89,7 +89,9 @@ pub use lftoken::{DefaultRejection, Lftoken, LftokenLayer, LftokenRejection, Mak
 pub use network::{Network, NetworkError};
 #[cfg(feature = "ping")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ping")))]
-pub use ping::{DEFAULT_REQUEST_TIMEOUT, PingClient, PingError, RetryPolicy};
+pub use ping::{
+    DEFAULT_REQUEST_TIMEOUT, DefaultClient, PingClient, PingConfigError, PingError, RetryPolicy,
+};
 pub use profile::{DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError};
 pub use pull::{PullRejection, PullService, pull_endpoint};
 pub use source::{BoxError, ProfileSource, ProfileSourceFn, profile_source_fn};

@@ -115,6 +115,7 @@ async fn exercise_everything() -> Vec<String> {
     let pull_server = serve(pull_endpoint(network(), users)).await;
     let emulator = Emulator::start(network()).await.unwrap();
     let client = PingClient::new(network())
+        .unwrap()
         .base_url(emulator.url())
         .unwrap()
         .retry(
@@ -133,12 +134,16 @@ async fn exercise_everything() -> Vec<String> {
         .unwrap();
     let stranger = Network::new(NETWORK, "a-key-livefyre-does-not-know").unwrap();
     secrets.push(stranger.build_livefyre_token().unwrap());
-    let refused = PingClient::new(stranger).base_url(emulator.url()).unwrap();
+    let refused = PingClient::new(stranger)
+        .unwrap()
+        .base_url(emulator.url())
+        .unwrap();
     refused.sync_user("ann").await.unwrap_err();
     // Nothing listens on the pull server's port once it is dropped: retried, then given up.
     let closed = pull_server.url();
     drop(pull_server);
     let unreachable = PingClient::new(network())
+        .unwrap()
         .base_url(closed)
         .unwrap()
         .token_in_query(true)

@@ -20,7 +20,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
-use tower_livefyre::{PingClient, PingError, RetryPolicy};
+use tower_livefyre::{PingClient, PingConfigError, PingError, RetryPolicy};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -195,6 +195,7 @@ fn quick(max_attempts: u32) -> RetryPolicy {
 
 fn client(server: &Server) -> PingClient {
     PingClient::new(network())
+        .unwrap()
         .base_url(&server.url)
         .unwrap()
         .retry(quick(4))
@@ -250,6 +251,7 @@ async fn token_in_query_puts_it_in_the_query_with_an_empty_body() {
 async fn a_base_url_path_prefix_and_trailing_slash_are_kept_apart() {
     let server = Server::always(200).await;
     let client = PingClient::new(network())
+        .unwrap()
         .base_url(format!("{}/livefyre/", server.url))
         .unwrap();
     client.sync_user("bob").await.unwrap();
@@ -261,7 +263,7 @@ async fn a_base_url_path_prefix_and_trailing_slash_are_kept_apart() {
 
 #[tokio::test]
 async fn the_default_base_url_is_the_networks_quill_host() {
-    let client = PingClient::new(network());
+    let client = PingClient::new(network()).unwrap();
     assert_eq!(client.base_url_str(), "https://labs.quill.fyre.co");
 }
 
@@ -274,9 +276,9 @@ async fn bad_base_urls_are_refused() {
         "http://host/?q=1",
         "",
     ] {
-        let result = PingClient::new(network()).base_url(bad);
+        let result = PingClient::new(network()).unwrap().base_url(bad);
         assert!(
-            matches!(result, Err(PingError::InvalidBaseUrl { .. })),
+            matches!(result, Err(PingConfigError::InvalidBaseUrl { .. })),
             "{bad:?}: {result:?}"
         );
     }
@@ -328,7 +330,7 @@ async fn gives_up_after_the_attempt_bound_with_the_last_status() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, PingError::Status { status, attempts: 3 } if status == StatusCode::INTERNAL_SERVER_ERROR),
+        matches!(error, PingError::Status { status, attempts: 3, retry_after: None } if status == StatusCode::INTERNAL_SERVER_ERROR),
         "{error:?}"
     );
     assert_eq!(error.attempts(), 3);
@@ -341,7 +343,10 @@ async fn gives_up_after_the_attempt_bound_with_the_last_status() {
 async fn a_403_is_forbidden_after_one_request() {
     let server = Server::always(403).await;
     let error = client(&server).sync_user("ann.lee").await.unwrap_err();
-    assert!(matches!(error, PingError::Forbidden), "{error:?}");
+    assert!(
+        matches!(error, PingError::Forbidden { attempts: 1 }),
+        "{error:?}"
+    );
     assert_eq!(error.attempts(), 1);
     assert!(error.to_string().contains("network key"), "{error}");
     assert_eq!(server.count(), 1);
@@ -352,7 +357,7 @@ async fn a_404_is_a_status_error_after_one_request() {
     let server = Server::always(404).await;
     let error = client(&server).sync_user("ann.lee").await.unwrap_err();
     assert!(
-        matches!(error, PingError::Status { status, attempts: 1 } if status == StatusCode::NOT_FOUND),
+        matches!(error, PingError::Status { status, attempts: 1, retry_after: None } if status == StatusCode::NOT_FOUND),
         "{error:?}"
     );
     assert_eq!(server.count(), 1);
@@ -366,6 +371,7 @@ async fn a_closed_port_is_retried_then_reported_as_a_connect_error() {
     drop(listener);
 
     let client = PingClient::new(network())
+        .unwrap()
         .base_url(url)
         .unwrap()
         .retry(quick(3));
@@ -521,7 +527,7 @@ async fn sync_users_marks_failures_and_keeps_the_rest() {
         assert_eq!(id, expected);
         match outcome {
             Err(PingError::InvalidUserId(_)) => assert_eq!(id, "not valid"),
-            Err(PingError::Forbidden) => {
+            Err(PingError::Forbidden { attempts: 1 }) => {
                 assert!(id.ends_with('0'), "{id}");
                 forbidden += 1;
             }
@@ -546,7 +552,7 @@ async fn sync_users_with_concurrency_zero_goes_one_at_a_time() {
 #[tokio::test]
 async fn calls_are_send_futures() {
     fn assert_send<T: Send>(_: &T) {}
-    let client = PingClient::new(network());
+    let client = PingClient::new(network()).unwrap();
     assert_send(&client.sync_user("ann"));
     assert_send(&client.sync_users(vec!["ann"], 2));
     assert_send(&client.set_user_sync_url("https://example.com/{id}"));
@@ -557,7 +563,10 @@ async fn no_key_or_token_in_debug_or_errors() {
     let server = Server::scripted([Reply::status(503), Reply::status(403)]).await;
     let client = client(&server).token_in_query(true);
     let error = client.sync_user("ann.lee").await.unwrap_err();
-    assert!(matches!(error, PingError::Forbidden), "{error:?}");
+    assert!(
+        matches!(error, PingError::Forbidden { attempts: 2 }),
+        "{error:?}"
+    );
     let token = server.requests()[0].query_pairs()[0].1.clone();
     assert_system_token(&token);
     let debug = format!("{client:?}");

@@ -62,7 +62,10 @@ async fn livefyre(workers: usize, pull_url: String) -> (Emulator, PingClient) {
         .start()
         .await
         .unwrap();
-    let client = PingClient::new(network()).base_url(emulator.url()).unwrap();
+    let client = PingClient::new(network())
+        .unwrap()
+        .base_url(emulator.url())
+        .unwrap();
     client.set_user_sync_url(&pull_url).await.unwrap();
     assert_eq!(emulator.pull_url_template(), Some(pull_url));
     (emulator, client)

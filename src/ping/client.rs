@@ -4,14 +4,20 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::StreamExt as _;
+use http::{Request, Response, Uri};
+use http_body::Body;
+use http_body_util::Full;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use tower_service::Service;
 
-use super::send::{HttpClient, http_client, post};
+use super::send::{Call, send};
+use super::transport::{DefaultClient, default_client};
 use super::validate::{check_base_url, check_template};
-use super::{PingError, RetryPolicy};
-use crate::Network;
+use super::{PingConfigError, PingError, RetryPolicy};
 use crate::token::is_valid_user_id;
+use crate::{BoxError, Network};
 
 /// How long one attempt may take, from sending the request to the response headers: 10 s.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,9 +33,16 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// pull URL registration ([`set_user_sync_url`](Self::set_user_sync_url)) to Livefyre, each
 /// signed with a fresh system token of the network.
 ///
-/// Cloning is cheap (an [`Arc`] inside) and clones share one connection pool. Every method
-/// needs a Tokio runtime. [`Debug`](fmt::Debug) shows the base URL and the network name only,
-/// never the key or a token.
+/// The client is a tower stack: `tower::retry` with this crate's policy over
+/// `tower::timeout` per attempt, over an HTTP client `C`. `C` is the rustls-based
+/// [`DefaultClient`] unless you pass your own to [`with_client`](Self::with_client): any
+/// `tower::Service<http::Request<Full<Bytes>>>` that answers `http::Response<impl Body>`
+/// (a client with a proxy or custom roots; tower-test's mock in tests).
+///
+/// Cloning is cheap (an [`Arc`] and a clone of the HTTP client inside) and clones of the
+/// default client share one connection pool. Every call needs a Tokio runtime (with its time
+/// driver). [`Debug`](fmt::Debug) shows the base URL and the network name only, never the
+/// key or a token.
 ///
 /// # When to ping
 ///
@@ -47,13 +60,14 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// # Retries
 ///
 /// Each call makes up to [`RetryPolicy::max_attempts`] attempts (4 by default), each bounded
-/// by [`PingClient::request_timeout`] (10 s by default). Livefyre's answers `429` and `5xx`,
-/// connection failures, other transport failures and per-attempt timeouts are retried after
-/// an exponential backoff with full jitter; a `Retry-After` header (delta-seconds or an
-/// IMF-fixdate HTTP-date) replaces the backoff, capped at [`RetryPolicy::max_backoff`].
-/// Retrying is safe because a ping only asks Livefyre to pull again. `403` (wrong network key
-/// or name) and every other `4xx` are returned at once. After the last attempt the last
-/// error is returned; [`PingError::attempts`] tells how many requests were made.
+/// by [`PingClient::request_timeout`] (10 s by default). Livefyre's answers `408`, `429` and
+/// `5xx`, connection failures, other transport failures and per-attempt timeouts are retried
+/// after an exponential backoff with full jitter; a `Retry-After` header (delta-seconds or
+/// an HTTP-date) replaces the backoff, capped at [`RetryPolicy::max_backoff`]. Retrying is
+/// safe because a ping only asks Livefyre to pull again. `403` (wrong network key or name)
+/// and every other `4xx` are returned at once ([`PingError::is_permanent`]). After the last
+/// attempt the last error is returned; [`PingError::attempts`] tells how many requests were
+/// made and [`PingError::retry_after`] what the last answer's `Retry-After` asked for.
 ///
 /// # Bulk re-sync
 ///
@@ -69,7 +83,7 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let network = Network::new("labs.fyre.co", "network-key")?;
-/// let client = PingClient::new(network);
+/// let client = PingClient::new(network)?;
 ///
 /// // Once per network (or in Studio):
 /// client.set_user_sync_url("https://example.com/livefyre/pull?id={id}").await?;
@@ -88,7 +102,7 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let network = Network::new("labs.fyre.co", "network-key")?;
-/// let client = PingClient::new(network)
+/// let client = PingClient::new(network)?
 ///     .base_url("http://127.0.0.1:3001/")? // the emulator, say
 ///     .retry(RetryPolicy::default().with_max_attempts(3))
 ///     .request_timeout(Duration::from_secs(5));
@@ -101,53 +115,109 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// assert!(matches!(client.sync_user("ann lee").await, Err(PingError::InvalidUserId(_))));
 /// # Ok(()) }
 /// ```
+///
+/// # Another HTTP client
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::{Request, Response};
+/// use http_body_util::Full;
+/// use tower::service_fn;
+/// use tower_livefyre::{Network, PingClient};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Any tower service will do; this one answers 200 without any network.
+/// let http = service_fn(|request: Request<Full<Bytes>>| async move {
+///     assert_eq!(request.uri().path(), "/api/v3_0/user/ann.lee/refresh");
+///     Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+/// });
+/// let client = PingClient::with_client(Network::new("labs.fyre.co", "network-key")?, http);
+/// client.sync_user("ann.lee").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
-pub struct PingClient {
-    inner: Arc<Inner>,
+pub struct PingClient<C = DefaultClient> {
+    config: Arc<Config>,
+    http: C,
 }
 
 #[derive(Clone)]
-pub(super) struct Inner {
-    pub(super) network: Network,
+struct Config {
+    network: Network,
     /// Scheme, authority and path prefix, without a trailing slash.
-    pub(super) base_url: String,
-    pub(super) token_in_query: bool,
-    pub(super) retry: RetryPolicy,
-    pub(super) request_timeout: Duration,
-    /// The TLS setup can only fail if the ring provider lacks the default protocol
-    /// versions; the error is kept and reported by every call rather than panicking in `new`.
-    pub(super) http: Result<HttpClient, rustls::Error>,
+    base_url: String,
+    token_in_query: bool,
+    retry: RetryPolicy,
+    request_timeout: Duration,
 }
 
-impl PingClient {
-    /// A client for `network`, talking to `https://{short name}.quill.fyre.co` with the
-    /// default [`RetryPolicy`], a [`DEFAULT_REQUEST_TIMEOUT`] per attempt, and the token in
-    /// the form body.
+impl PingClient<DefaultClient> {
+    /// A client for `network` over the [`DefaultClient`], talking to
+    /// `https://{short name}.quill.fyre.co` with the default [`RetryPolicy`], a
+    /// [`DEFAULT_REQUEST_TIMEOUT`] per attempt, and the token in the form body.
     ///
     /// TLS uses rustls with the ring provider and the Mozilla roots of `webpki-roots`; plain
     /// `http://` base URLs (tests, the emulator) work too.
+    ///
+    /// # Errors
+    ///
+    /// [`PingConfigError::Tls`] if rustls cannot be set up (not expected with the bundled
+    /// ring provider).
     ///
     /// # Example
     ///
     /// ```
     /// use tower_livefyre::{Network, PingClient};
     ///
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// assert_eq!(client.base_url_str(), "https://labs.quill.fyre.co");
-    /// # Ok::<(), tower_livefyre::NetworkError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(network: Network) -> Result<Self, PingConfigError> {
+        Ok(Self::with_client(network, default_client()?))
+    }
+}
+
+impl<C> PingClient<C> {
+    /// A client for `network` that sends its requests through `http`, with the same
+    /// defaults as [`new`](PingClient::new). See [`PingClient`] for what `http` must be.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Request, Response, StatusCode};
+    /// use http_body_util::Full;
+    /// use tower::service_fn;
+    /// use tower_livefyre::{Network, PingClient, PingError, RetryPolicy};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let busy = service_fn(|_: Request<Full<Bytes>>| async {
+    ///     let mut response = Response::new(Full::new(Bytes::new()));
+    ///     *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    ///     Ok::<_, std::convert::Infallible>(response)
+    /// });
+    /// let client = PingClient::with_client(Network::new("labs.fyre.co", "key")?, busy)
+    ///     .retry(RetryPolicy::never());
+    /// let error = client.sync_user("ann").await.unwrap_err();
+    /// assert!(matches!(error, PingError::Status { attempts: 1, .. }));
+    /// assert!(error.is_retryable());
+    /// # Ok(()) }
     /// ```
     #[must_use]
-    pub fn new(network: Network) -> Self {
+    pub fn with_client(network: Network, http: C) -> Self {
         let base_url = format!("https://{}.quill.fyre.co", network.short_name());
         Self {
-            inner: Arc::new(Inner {
+            config: Arc::new(Config {
                 network,
                 base_url,
                 token_in_query: false,
                 retry: RetryPolicy::default(),
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
-                http: http_client(),
             }),
+            http,
         }
     }
 
@@ -156,30 +226,59 @@ impl PingClient {
     ///
     /// # Errors
     ///
-    /// [`PingError::InvalidBaseUrl`] for a relative URL, another scheme, credentials, a query
-    /// or a fragment.
+    /// [`PingConfigError::InvalidBaseUrl`] for a relative URL, another scheme, credentials, a
+    /// query or a fragment.
     ///
     /// # Example
     ///
     /// ```
-    /// use tower_livefyre::{Network, PingClient, PingError};
+    /// use tower_livefyre::{Network, PingClient, PingConfigError};
     ///
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// let local = client.clone().base_url("http://localhost:3001/")?;
     /// assert_eq!(local.base_url_str(), "http://localhost:3001");
-    /// assert!(matches!(client.base_url("localhost:3001"), Err(PingError::InvalidBaseUrl { .. })));
+    /// assert!(matches!(
+    ///     client.base_url("localhost:3001"),
+    ///     Err(PingConfigError::InvalidBaseUrl { .. })
+    /// ));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn base_url(mut self, url: impl AsRef<str>) -> Result<Self, PingError> {
+    pub fn base_url(mut self, url: impl AsRef<str>) -> Result<Self, PingConfigError> {
         let base_url = check_base_url(url.as_ref())?;
-        Arc::make_mut(&mut self.inner).base_url = base_url;
+        Arc::make_mut(&mut self.config).base_url = base_url;
         Ok(self)
     }
 
     /// The base URL requests go to, without a trailing slash.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::{Network, PingClient};
+    ///
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
+    /// assert_eq!(client.base_url_str(), "https://labs.quill.fyre.co");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn base_url_str(&self) -> &str {
-        &self.inner.base_url
+        &self.config.base_url
+    }
+
+    /// The HTTP client requests go through.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::{Network, PingClient};
+    ///
+    /// let client = PingClient::with_client(Network::new("labs.fyre.co", "key")?, ());
+    /// assert_eq!(client.http_client(), &());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn http_client(&self) -> &C {
+        &self.http
     }
 
     /// Where the token goes: `false` (the default) sends it in an
@@ -192,12 +291,12 @@ impl PingClient {
     /// ```
     /// use tower_livefyre::{Network, PingClient};
     ///
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?).token_in_query(true);
-    /// # Ok::<(), tower_livefyre::NetworkError>(())
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?.token_in_query(true);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn token_in_query(mut self, in_query: bool) -> Self {
-        Arc::make_mut(&mut self.inner).token_in_query = in_query;
+        Arc::make_mut(&mut self.config).token_in_query = in_query;
         self
     }
 
@@ -208,18 +307,19 @@ impl PingClient {
     /// ```
     /// use tower_livefyre::{Network, PingClient, RetryPolicy};
     ///
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?).retry(RetryPolicy::never());
-    /// # Ok::<(), tower_livefyre::NetworkError>(())
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?.retry(RetryPolicy::never());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        Arc::make_mut(&mut self.inner).retry = policy;
+        Arc::make_mut(&mut self.config).retry = policy;
         self
     }
 
     /// Bounds each attempt, from sending the request until the response headers arrive
-    /// (default [`DEFAULT_REQUEST_TIMEOUT`]). Reading the (discarded) response body gets what
-    /// is left of it.
+    /// (default [`DEFAULT_REQUEST_TIMEOUT`]), with `tower::timeout`. Reading the (discarded)
+    /// response body gets what is left of it. Any duration works: `Duration::MAX` means
+    /// "wait as long as it takes".
     ///
     /// # Example
     ///
@@ -227,16 +327,23 @@ impl PingClient {
     /// use std::time::Duration;
     /// use tower_livefyre::{Network, PingClient};
     ///
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?
     ///     .request_timeout(Duration::from_secs(3));
-    /// # Ok::<(), tower_livefyre::NetworkError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        Arc::make_mut(&mut self.inner).request_timeout = timeout;
+        Arc::make_mut(&mut self.config).request_timeout = timeout;
         self
     }
+}
 
+impl<C, B> PingClient<C>
+where
+    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
+    C::Error: Into<BoxError>,
+    B: Body,
+{
     /// Pings Livefyre: "the profile of `user_id` changed, pull it". Livefyre then pulls it
     /// from the registered URL within minutes.
     ///
@@ -255,10 +362,10 @@ impl PingClient {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?);
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
     /// match client.sync_user("ann.lee").await {
     ///     Ok(()) => {}
-    ///     Err(PingError::Forbidden) => eprintln!("check LIVEFYRE_NETWORK and its key"),
+    ///     Err(PingError::Forbidden { .. }) => eprintln!("check LIVEFYRE_NETWORK and its key"),
     ///     Err(other) => eprintln!("ping failed after {} attempts: {other}", other.attempts()),
     /// }
     /// # Ok(()) }
@@ -267,7 +374,7 @@ impl PingClient {
         if !is_valid_user_id(user_id) {
             return Err(PingError::InvalidUserId(user_id.to_owned()));
         }
-        let token = self.inner.network.build_livefyre_token()?;
+        let token = self.config.network.build_livefyre_token()?;
         // Valid ids need no escaping; encoding anyway keeps the path right if the id rules
         // ever widen.
         let path = format!(
@@ -277,7 +384,7 @@ impl PingClient {
         let params = form_urlencoded::Serializer::new(String::new())
             .append_pair("lftoken", &token)
             .finish();
-        post(&self.inner, &path, params).await
+        self.post(&path, params).await
     }
 
     /// Pings every id in `ids`, at most `concurrency` at a time (0 counts as 1), and returns
@@ -294,7 +401,7 @@ impl PingClient {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?);
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
     /// let ids = vec!["ann.lee", "bob", "carol_1"];
     /// for (id, outcome) in client.sync_users(ids, 16).await {
     ///     if let Err(error) = outcome {
@@ -346,7 +453,7 @@ impl PingClient {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?);
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
     /// // Refused before any request: no `{id}`.
     /// let refused = client.set_user_sync_url("https://example.com/pull").await;
     /// assert!(matches!(refused, Err(PingError::InvalidTemplate { .. })));
@@ -354,20 +461,38 @@ impl PingClient {
     /// ```
     pub async fn set_user_sync_url(&self, template: &str) -> Result<(), PingError> {
         check_template(template)?;
-        let token = self.inner.network.build_livefyre_token()?;
+        let token = self.config.network.build_livefyre_token()?;
         let params = form_urlencoded::Serializer::new(String::new())
             .append_pair("actor_token", &token)
             .append_pair("pull_profile_url", template)
             .finish();
-        post(&self.inner, "/", params).await
+        self.post("/", params).await
+    }
+
+    /// POSTs `params` (the token among them) to `path`, in the body or in the query.
+    async fn post(&self, path: &str, params: String) -> Result<(), PingError> {
+        let config = &*self.config;
+        let (uri, body) = if config.token_in_query {
+            (format!("{}{path}?{params}", config.base_url), Bytes::new())
+        } else {
+            (format!("{}{path}", config.base_url), Bytes::from(params))
+        };
+        let uri: Uri = uri.parse().map_err(PingError::InvalidRequestUrl)?;
+        let call = Call {
+            uri,
+            body,
+            retry: config.retry,
+            timeout: config.request_timeout,
+        };
+        send(self.http.clone(), call).await
     }
 }
 
-impl fmt::Debug for PingClient {
+impl<C> fmt::Debug for PingClient<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PingClient")
-            .field("base_url", &self.inner.base_url)
-            .field("network", &self.inner.network.name())
+            .field("base_url", &self.config.base_url)
+            .field("network", &self.config.network.name())
             .finish_non_exhaustive()
     }
 }

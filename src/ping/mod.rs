@@ -3,15 +3,25 @@
 //!
 //! The module is private, so the user guide (when to ping, registration, retries, bulk
 //! re-sync) lives on [`PingClient`] itself, where rustdoc shows it.
+//!
+//! Layout, data flowing one way: `client` (configuration, the calls) → `send` (the tower
+//! stack) → `policy` (`tower::retry::Policy`), `classify` (one attempt's outcome) → `retry`
+//! ([`RetryPolicy`]), `retry_after`, `error`; `transport` builds the [`DefaultClient`],
+//! `validate` checks base URLs and templates.
 
+mod classify;
 mod client;
+mod config_error;
 mod error;
+mod policy;
 mod retry;
+mod retry_after;
 mod send;
+mod transport;
 mod validate;
 
 pub use client::{DEFAULT_REQUEST_TIMEOUT, PingClient};
+pub use config_error::PingConfigError;
 pub use error::PingError;
 pub use retry::RetryPolicy;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use transport::DefaultClient;

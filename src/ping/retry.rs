@@ -1,14 +1,16 @@
-//! [`RetryPolicy`] and the `Retry-After` header.
+//! [`RetryPolicy`]: how many attempts, and how long to wait between them.
 
-use std::time::{Duration, SystemTime};
-
-use http::header::{HeaderMap, RETRY_AFTER};
+use std::time::Duration;
 
 /// How many attempts a call makes and how long it waits between them.
 ///
 /// The wait before attempt *n + 1* is uniformly random between zero and
-/// `min(max_backoff, base_backoff × 2ⁿ⁻¹)` ("full jitter"), unless the response carried a
-/// `Retry-After` header: then that delay is used, capped at `max_backoff`.
+/// `min(max_backoff, base_backoff × 2ⁿ⁻¹)` ("full jitter", so that many clients failing at
+/// once do not retry in step), unless the response carried a `Retry-After` header: then that
+/// delay is used, capped at `max_backoff`. Every [`Duration`] is accepted, `Duration::MAX`
+/// included (it means "wait as long as it takes"); nothing overflows.
+///
+/// Which failures are retried is [`PingError::is_retryable`](crate::PingError::is_retryable).
 ///
 /// # Example
 ///
@@ -44,7 +46,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// One attempt, no retry.
+    /// One attempt, no retry: for callers that retry on their own schedule (see
+    /// [`PingError::is_retryable`](crate::PingError::is_retryable)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use tower_livefyre::RetryPolicy;
+    ///
+    /// assert_eq!(RetryPolicy::never().max_attempts(), 1);
+    /// ```
     #[must_use]
     pub fn never() -> Self {
         Self::default().with_max_attempts(1)
@@ -99,79 +110,98 @@ impl RetryPolicy {
             .min(self.max_backoff)
     }
 
+    /// A uniformly random wait between zero and the ceiling after failed attempt `attempt`.
     pub(super) fn jittered_backoff(&self, attempt: u32) -> Duration {
         let ceiling = u64::try_from(self.backoff_ceiling(attempt).as_nanos()).unwrap_or(u64::MAX);
         Duration::from_nanos(fastrand::u64(0..=ceiling))
     }
-}
 
-/// The delay a `Retry-After` header asks for: delta-seconds, or an HTTP-date (all three
-/// forms of RFC 9110, through `httpdate`). A date in the past means now.
-pub(super) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Too many digits for u64 means "very long"; the cap applies anyway.
-        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    /// The wait after failed attempt `attempt` (1-based): the server's `Retry-After`, capped
+    /// at the maximum backoff, or else the jittered backoff.
+    pub(super) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        match retry_after {
+            Some(asked) => asked.min(self.max_backoff),
+            None => self.jittered_backoff(attempt),
+        }
     }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::UNIX_EPOCH;
 
-    use http::header::HeaderValue;
+    const MS: fn(u64) -> Duration = Duration::from_millis;
 
     #[test]
-    fn retry_after_header() {
-        let now = UNIX_EPOCH + Duration::from_secs(784_111_777);
-        let with = |value: &'static str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
-            retry_after(&headers, now)
-        };
-        assert_eq!(with("3"), Some(Duration::from_secs(3)));
-        assert_eq!(with(" 0 "), Some(Duration::ZERO));
+    fn backoff_ceiling_doubles_up_to_the_cap() {
+        let policy = RetryPolicy::default()
+            .with_base_backoff(MS(100))
+            .with_max_backoff(Duration::from_secs(1));
+        let ceilings: Vec<_> = (1..=6).map(|n| policy.backoff_ceiling(n)).collect();
         assert_eq!(
-            with("99999999999999999999999"),
-            Some(Duration::from_secs(u64::MAX))
+            ceilings,
+            [MS(100), MS(200), MS(400), MS(800), MS(1000), MS(1000)]
         );
-        assert_eq!(
-            with("Sun, 06 Nov 1994 08:49:47 GMT"),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(with("Sun, 06 Nov 1994 08:49:27 GMT"), Some(Duration::ZERO));
-        // The obsolete RFC 850 and asctime forms are HTTP-dates too.
-        assert_eq!(
-            with("Sunday, 06-Nov-94 08:49:47 GMT"),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            with("Sun Nov  6 08:49:47 1994"),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(with("Sun, 06 Nov 1994 24:49:37 GMT"), None);
-        assert_eq!(with("-1"), None);
-        assert_eq!(with("soon"), None);
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+        assert_eq!(policy.backoff_ceiling(0), MS(100));
+        assert_eq!(policy.backoff_ceiling(33), MS(1000));
+        assert_eq!(policy.backoff_ceiling(u32::MAX), MS(1000));
     }
 
     #[test]
-    fn backoff_grows_to_the_cap() {
+    fn huge_durations_saturate_instead_of_overflowing() {
         let policy = RetryPolicy::default()
-            .with_base_backoff(Duration::from_millis(100))
+            .with_base_backoff(Duration::MAX)
+            .with_max_backoff(Duration::MAX);
+        assert_eq!(policy.backoff_ceiling(u32::MAX), Duration::MAX);
+        // The jitter draws whole nanoseconds in a u64: about 584 years at most.
+        assert!(policy.jittered_backoff(u32::MAX) <= Duration::from_nanos(u64::MAX));
+        assert_eq!(policy.delay(1, Some(Duration::MAX)), Duration::MAX);
+    }
+
+    #[test]
+    fn retry_after_replaces_the_backoff_up_to_the_cap() {
+        let policy = RetryPolicy::default()
+            .with_base_backoff(MS(100))
+            .with_max_backoff(Duration::from_secs(5));
+        for (asked, expected) in [
+            (Duration::ZERO, Duration::ZERO),
+            (Duration::from_secs(3), Duration::from_secs(3)),
+            (Duration::from_secs(5), Duration::from_secs(5)),
+            (Duration::from_secs(6), Duration::from_secs(5)),
+            (Duration::MAX, Duration::from_secs(5)),
+        ] {
+            assert_eq!(policy.delay(1, Some(asked)), expected, "{asked:?}");
+        }
+    }
+
+    /// Full jitter: every wait within `[0, ceiling]`, and the samples spread over the whole
+    /// range, so a jitter that always returns zero, the ceiling, or any one value fails.
+    #[test]
+    fn jitter_stays_within_the_ceiling_and_spreads_over_it() {
+        let policy = RetryPolicy::default()
+            .with_base_backoff(MS(100))
             .with_max_backoff(Duration::from_secs(1));
-        let ceilings: Vec<_> = (1..=6).map(|n| policy.backoff_ceiling(n)).collect();
-        let ms = Duration::from_millis;
-        assert_eq!(
-            ceilings,
-            [ms(100), ms(200), ms(400), ms(800), ms(1000), ms(1000)]
-        );
-        assert_eq!(policy.backoff_ceiling(u32::MAX), ms(1000));
-        for attempt in 1..=40 {
-            assert!(policy.jittered_backoff(attempt) <= policy.backoff_ceiling(attempt));
+        for attempt in [1, 2, 3, 4, 5, 40] {
+            let ceiling = policy.backoff_ceiling(attempt);
+            let samples: Vec<Duration> = (0..2000).map(|_| policy.delay(attempt, None)).collect();
+            assert!(samples.iter().all(|wait| *wait <= ceiling), "{attempt}");
+            // Ten equal buckets over [0, ceiling]: each holds about 200 of 2000 uniform
+            // samples; fewer than 100 in any one (0.5 × expected) has a probability below
+            // 1e-15, so this only fails when the distribution is off.
+            let mut buckets = [0u32; 10];
+            for wait in &samples {
+                let index = (wait.as_nanos() * 10 / (ceiling.as_nanos() + 1)) as usize;
+                buckets[index] += 1;
+            }
+            assert!(
+                buckets.iter().all(|count| *count >= 100),
+                "{attempt}: {buckets:?}"
+            );
+            let mean = samples.iter().sum::<Duration>() / 2000;
+            assert!(
+                mean > ceiling * 2 / 5 && mean < ceiling * 3 / 5,
+                "{attempt}: mean {mean:?} of ceiling {ceiling:?}"
+            );
         }
     }
 }

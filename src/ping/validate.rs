@@ -2,14 +2,14 @@
 
 use http::Uri;
 
-use super::PingError;
+use super::{PingConfigError, PingError};
 
 /// The id put into a pull URL template to check that the result is a URL.
 const SAMPLE_ID: &str = "sample-user.id_0";
 
 /// The base URL normalised: lowercase scheme, authority, path without trailing slashes.
-pub(super) fn check_base_url(url: &str) -> Result<String, PingError> {
-    let invalid = |reason| PingError::InvalidBaseUrl { reason };
+pub(super) fn check_base_url(url: &str) -> Result<String, PingConfigError> {
+    let invalid = |reason| PingConfigError::InvalidBaseUrl { reason };
     if url.contains('#') {
         return Err(invalid("it has a fragment"));
     }
@@ -99,7 +99,13 @@ mod tests {
             "http://h/?q",
             "http://h/#f",
         ] {
-            assert!(check_base_url(bad).is_err(), "{bad:?}");
+            assert!(
+                matches!(
+                    check_base_url(bad),
+                    Err(PingConfigError::InvalidBaseUrl { .. })
+                ),
+                "{bad:?}"
+            );
         }
     }
 }

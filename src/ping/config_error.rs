@@ -1,0 +1,39 @@
+//! [`PingConfigError`]: what can go wrong while setting a [`PingClient`](crate::PingClient) up.
+
+use crate::BoxError;
+
+/// Why a [`PingClient`](crate::PingClient) could not be configured.
+///
+/// These errors come from [`PingClient::new`](crate::PingClient::new) and
+/// [`PingClient::base_url`](crate::PingClient::base_url), before any request; the errors of
+/// the calls themselves are [`PingError`](crate::PingError)s.
+///
+/// # Example
+///
+/// ```
+/// use tower_livefyre::{Network, PingClient, PingConfigError};
+///
+/// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
+/// let refused = client.base_url("ftp://example.com");
+/// assert!(matches!(refused, Err(PingConfigError::InvalidBaseUrl { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PingConfigError {
+    /// The base URL was refused: not an absolute `http`/`https` URL, or it holds
+    /// credentials, a query or a fragment.
+    #[error("invalid base URL: {reason}")]
+    InvalidBaseUrl {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The default TLS client could not be set up (not expected with the bundled ring
+    /// provider).
+    #[error("could not set up TLS")]
+    Tls {
+        /// The rustls error.
+        #[source]
+        source: BoxError,
+    },
+}
