@@ -34,7 +34,7 @@ pub(crate) fn classify(result: Result<(), PingError>) -> Outcome {
     let reason = error.to_string();
     match &error {
         // A wrong key or network, an id Livefyre refuses: the same answer every time.
-        PingError::Forbidden | PingError::InvalidUserId(_) => Outcome::Park { reason },
+        PingError::Forbidden { .. } | PingError::InvalidUserId(_) => Outcome::Park { reason },
         // The emulator's (and a fresh network's) "no pull URL registered yet": it resolves
         // itself once the registration succeeds, so it must never park a row.
         PingError::Status { status, .. } if *status == StatusCode::CONFLICT => Outcome::Retry {
@@ -46,11 +46,11 @@ pub(crate) fn classify(result: Result<(), PingError>) -> Outcome {
         {
             Outcome::Park { reason }
         }
-        // 429, 5xx, timeouts, connection failures, and local setup failures (TLS, token)
-        // that say nothing about this row: retry with backoff.
+        // 429, 5xx, timeouts, connection failures, and local setup failures (token) that
+        // say nothing about this row: retry with backoff, no sooner than Livefyre asked.
         _ => Outcome::Retry {
+            retry_after: error.retry_after(),
             reason,
-            retry_after: None,
         },
     }
 }
@@ -63,6 +63,7 @@ mod tests {
         Err(PingError::Status {
             status: StatusCode::from_u16(code).unwrap(),
             attempts: 1,
+            retry_after: None,
         })
     }
 
@@ -78,7 +79,7 @@ mod tests {
     fn outcomes() {
         let table = [
             (Ok(()), "delivered"),
-            (Err(PingError::Forbidden), "park"),
+            (Err(PingError::Forbidden { attempts: 1 }), "park"),
             (Err(PingError::InvalidUserId("a b".into())), "park"),
             (status(400), "park"),
             (status(404), "park"),
@@ -109,7 +110,7 @@ mod tests {
 
     #[test]
     fn park_reasons_say_why() {
-        let Outcome::Park { reason } = classify(Err(PingError::Forbidden)) else {
+        let Outcome::Park { reason } = classify(Err(PingError::Forbidden { attempts: 1 })) else {
             panic!("403 must park");
         };
         assert!(reason.contains("403"), "{reason}");

@@ -48,7 +48,7 @@
 //! assert_eq!(outbox.stats().await?.pending, 1);
 //!
 //! // Usually in a task of its own, for the life of the process:
-//! let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?);
+//! let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
 //! let relay = outbox.relay(client);
 //! # let _ = relay;
 //! // tokio::spawn(relay.run(shutdown_signal()));

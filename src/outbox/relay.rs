@@ -47,7 +47,7 @@ fn millis(duration: Duration) -> i64 {
 /// # #[tokio::main]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let outbox = Outbox::new(PgPool::connect("postgres://localhost/app").await?);
-/// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?);
+/// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
 /// let relay = outbox
 ///     .relay(client)
 ///     .concurrency(32)
@@ -93,7 +93,7 @@ impl<DB: Backend> Outbox<DB> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
-    /// let relay = outbox.relay(PingClient::new(Network::new("labs.fyre.co", "key")?));
+    /// let relay = outbox.relay(PingClient::new(Network::new("labs.fyre.co", "key")?)?);
     /// # Ok(()) }
     /// ```
     pub fn relay(&self, client: PingClient) -> Relay<DB> {
@@ -123,7 +123,7 @@ impl<DB: Backend> Relay<DB> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
-    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// let relay = outbox.relay(client).concurrency(64);
     /// # Ok(()) }
     /// ```
@@ -144,7 +144,7 @@ impl<DB: Backend> Relay<DB> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
-    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// let relay = outbox.relay(client).lease(Duration::from_secs(30));
     /// # Ok(()) }
     /// ```
@@ -165,7 +165,7 @@ impl<DB: Backend> Relay<DB> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
-    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// let relay = outbox.relay(client).poll_interval(Duration::from_millis(250));
     /// # Ok(()) }
     /// ```
@@ -187,7 +187,7 @@ impl<DB: Backend> Relay<DB> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
-    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// let relay = outbox
     ///     .relay(client)
     ///     .backoff(Duration::from_millis(500), Duration::from_secs(60));
@@ -210,7 +210,7 @@ impl<DB: Backend> Relay<DB> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
-    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// let relay = outbox.relay(client).shutdown_grace(Duration::from_secs(2));
     /// # Ok(()) }
     /// ```
@@ -233,7 +233,7 @@ impl<DB: Backend> Relay<DB> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
-    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// let relay = outbox.relay(client).coalesce_window(Duration::from_millis(200));
     /// # Ok(()) }
     /// ```
@@ -262,7 +262,7 @@ impl<DB: Backend> Relay<DB> {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
     /// outbox.migrate().await?;
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?);
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// // Stops at once here: the shutdown future is already complete.
     /// outbox.relay(client).run(async {}).await?;
     /// # Ok(()) }

@@ -28,7 +28,7 @@ fn ms(n: u64) -> Duration {
 }
 
 fn client(url: &str) -> PingClient {
-    PingClient::new(network()).base_url(url).unwrap()
+    PingClient::new(network()).unwrap().base_url(url).unwrap()
 }
 
 /// A SQLite database file in a fresh directory, removed on drop.
