@@ -47,7 +47,8 @@ pub async fn register(args: RegisterArgs) -> Result<ExitCode, CliError> {
 
 fn client(network: &NetworkArgs, api: &ApiArgs) -> Result<PingClient, CliError> {
     let credentials = key::credentials(network, Some(DEMO_NETWORK))?;
-    let client = PingClient::new(credentials.network);
+    let client = PingClient::new(credentials.network)
+        .map_err(|error| CliError::Usage(format!("cannot set up the HTTPS client: {error}")))?;
     match &api.api_url {
         Some(url) => client
             .base_url(url)
