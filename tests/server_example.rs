@@ -106,11 +106,15 @@ fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
         "LISTEN_ADDR",
         "DATABASE_URL",
         "PROFILES_SEED",
+        "LIVEFYRE_PULL_URL",
     ] {
         command.env_remove(name);
     }
     command
         .env("LISTEN_ADDR", "127.0.0.1:0")
+        // The relay's pings and the registration go nowhere (port 9, discard): never to
+        // an emulator someone runs on the default port.
+        .env("LIVEFYRE_API_URL", "http://127.0.0.1:9")
         .env("DATABASE_URL", dir.database_url())
         .env("RUST_LOG", "info")
         .envs(env.iter().copied())

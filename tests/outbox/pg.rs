@@ -28,7 +28,13 @@ fn server_url() -> Result<String, String> {
 }
 
 /// A fresh database on the server, or `None` (after saying so) when there is no Postgres.
+#[allow(dead_code)] // each test binary uses one of the two
 pub async fn pool() -> Option<PgPool> {
+    Some(database().await?.0)
+}
+
+/// [`pool`], with the database's URL.
+pub async fn database() -> Option<(PgPool, String)> {
     let server = match server_url() {
         Ok(url) => url,
         Err(reason) => return unavailable(&reason),
@@ -48,7 +54,8 @@ pub async fn pool() -> Option<PgPool> {
     let (base, _) = server
         .rsplit_once('/')
         .expect("a postgres:// URL with a database");
-    Some(connect(&format!("{base}/{name}"), 20).await)
+    let url = format!("{base}/{name}");
+    Some((connect(&url, 20).await, url))
 }
 
 /// Connects, waiting (30 s at most) for a server that is still starting up.

@@ -1,48 +1,16 @@
-//! A complete Ping-for-Pull endpoint: axum in front, your SQL `users` table behind.
-//!
-//! ```sh
-//! cargo run --example server
-//! ```
-//!
-//! It serves `GET /livefyre/pull?id={id}&lftoken=…` with [`tower_livefyre::pull_endpoint`]
-//! over a [`ProfileSource`] that reads a `users` table through sqlx (SQLite or Postgres), and
-//! prints `listening on http://ADDR` once it accepts connections. Register
-//! `https://your.site/livefyre/pull?id={id}` as your network's Ping-for-Pull URL.
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `LIVEFYRE_NETWORK` | `demo.fyre.co` | your network's name |
-//! | `LIVEFYRE_NETWORK_KEY` | the public demo key (with a warning), for `demo.fyre.co` only; else required | your network key; never printed |
-//! | `LISTEN_ADDR` | `127.0.0.1:3000` | where to listen (`127.0.0.1:0` picks a free port) |
-//! | `DATABASE_URL` | `sqlite://tower-livefyre-demo.db?mode=rwc` | `sqlite://…` or `postgres://…` |
-//! | `PROFILES_SEED` | — | a JSON array of profile documents, upserted at start |
-//! | `RUST_LOG` | `info,sqlx=warn` | log filter (logs go to stderr) |
-//!
-//! With no seed and an empty table, three demo users are created (`ann.lee`, `bob`,
-//! `carla_m`). With the demo key it also prints a ready-to-paste `curl` line carrying a
-//! fresh system token; with your own key it prints no token at all. SIGINT or SIGTERM
-//! stops it cleanly. A panicking source answers 500 and the server keeps serving.
+//! The app's `users` table: its schema, rows as profiles, and the one write path (upsert
+//! the rows that changed and enqueue their pings, in the caller's transaction).
 
-mod support;
-
-use std::{any::Any, error::Error, io::Write, process::ExitCode};
-
-use axum::{Router, http::StatusCode, response::IntoResponse, response::Response};
-use sqlx::AnyPool;
-use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+use tower_livefyre::outbox::{Outbox, OutboxError};
 use tower_livefyre::{
     BoxError, DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileSource,
-    pull_endpoint,
 };
-use tracing_subscriber::EnvFilter;
-
-const DEFAULT_DATABASE_URL: &str = "sqlite://tower-livefyre-demo.db?mode=rwc";
 
 /// A users table as an app would have it. NULL always means "not set". JSON arrays are TEXT
 /// and flags SMALLINT 0/1, so the same SQL runs on SQLite and Postgres (sqlx's Any driver
 /// cannot read SQLite `BOOLEAN` columns).
-const CREATE_USERS: &str = "CREATE TABLE IF NOT EXISTS users (
+pub const CREATE_USERS: &str = "CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY, display_name TEXT NOT NULL,
     formatted_name TEXT, first_name TEXT, middle_name TEXT, last_name TEXT, nickname TEXT,
     email TEXT, avatar_url TEXT, profile_url TEXT, settings_url TEXT, location TEXT, bio TEXT,
@@ -176,20 +144,42 @@ fn frequency_text(frequency: Frequency) -> &'static str {
 }
 
 /// The [`ProfileSource`] Livefyre's pulls read from.
-struct SqlUsers(AnyPool);
+pub struct SqlUsers(pub AnyPool);
 
 impl ProfileSource for SqlUsers {
     type Error = BoxError;
 
     async fn profile(&self, id: &str) -> Result<Option<Profile>, BoxError> {
-        let query = sqlx::query_as(SELECT_USER).bind(id);
-        let row: Option<UserRow> = query.fetch_optional(&self.0).await?;
-        row.map(UserRow::into_profile).transpose()
+        let mut conn = self.0.acquire().await?;
+        load(&mut conn, id).await
     }
 }
 
-/// Inserts or replaces `profiles`, all or none; only bind parameters reach the SQL.
-async fn upsert(pool: &AnyPool, profiles: &[Profile]) -> Result<(), sqlx::Error> {
+/// The profile of `id`, if the user exists.
+pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<Profile>, BoxError> {
+    let query = sqlx::query_as(SELECT_USER).bind(id);
+    let row: Option<UserRow> = query.fetch_optional(conn).await?;
+    row.map(UserRow::into_profile).transpose()
+}
+
+/// Why storing profiles failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Outbox(#[from] OutboxError),
+    #[error("stored profile of {id:?} is unreadable: {source}")]
+    Unreadable { id: String, source: BoxError },
+}
+
+/// Upserts the profiles that differ from their row and enqueues a ping for each, in `tx`:
+/// the change and its ping commit together. Returns the ids that changed.
+pub async fn store_changed(
+    tx: &mut Transaction<'static, Any>,
+    outbox: &Outbox<Any>,
+    profiles: &[Profile],
+) -> Result<Vec<String>, StoreError> {
     let now = std::time::UNIX_EPOCH
         .elapsed()
         .map_or(0, |d| d.as_secs() as i64);
@@ -197,8 +187,17 @@ async fn upsert(pool: &AnyPool, profiles: &[Profile]) -> Result<(), sqlx::Error>
     let text = |value: Option<Frequency>| value.map(frequency_text);
     let json =
         |value: &Option<Vec<String>>| value.as_ref().map(|v| serde_json::json!(v).to_string());
-    let mut tx = pool.begin().await?;
+    let mut changed = Vec::new();
     for p in profiles {
+        let stored = load(tx, &p.id)
+            .await
+            .map_err(|source| StoreError::Unreadable {
+                id: p.id.clone(),
+                source,
+            })?;
+        if stored.as_ref() == Some(p) {
+            continue;
+        }
         let name = p.name.clone().unwrap_or_default();
         let mail = p.email_notifications.clone().unwrap_or_default();
         let show = p.display_rules.clone().unwrap_or_default();
@@ -216,129 +215,9 @@ async fn upsert(pool: &AnyPool, profiles: &[Profile]) -> Result<(), sqlx::Error>
             .bind(flag(show.name)).bind(flag(show.image)).bind(flag(show.remote_profile_url))
             .bind(flag(p.moderator)).bind(flag(p.gravatar_disabled))
             .bind(now);
-        query.execute(&mut *tx).await?;
+        query.execute(&mut **tx).await?;
+        outbox.enqueue(tx, &p.id).await?;
+        changed.push(p.id.clone());
     }
-    tx.commit().await
-}
-
-fn demo_users() -> Vec<Profile> {
-    vec![
-        Profile::new("ann.lee", "Ann Lee")
-            .with_name(Name::new().with_first("Ann").with_last("Lee"))
-            .with_email("ann.lee@example.com")
-            .with_image_url("https://example.com/avatars/ann.lee.png")
-            .with_profile_url("https://example.com/users/ann.lee")
-            .with_tags(["staff", "beta"])
-            .with_email_notifications(
-                EmailNotifications::new().with_replies(Frequency::Immediately),
-            )
-            .with_display_rules(DisplayRules::new().with_name(true)),
-        Profile::new("bob", "Bob"),
-        Profile::new("carla_m", "Carla M.")
-            .with_location("Lisbon")
-            .with_bio("Keeps the football threads civil.")
-            .with_websites(["https://carla.example.org"])
-            .with_autofollow_conversations(false)
-            .with_moderator(true)
-            .with_email_notifications(
-                EmailNotifications::new()
-                    .with_moderator_comments(Frequency::Often)
-                    .with_moderator_flags(Frequency::Immediately),
-            ),
-    ]
-}
-
-/// Reads `PROFILES_SEED`: every profile is parsed and validated before anything is stored.
-fn read_seed(path: &str) -> Result<Vec<Profile>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("PROFILES_SEED={path}: cannot read it: {e}"))?;
-    let profiles: Vec<Profile> = serde_json::from_str(&text)
-        .map_err(|e| format!("PROFILES_SEED={path}: not a JSON array of profiles: {e}"))?;
-    for (i, p) in profiles.iter().enumerate() {
-        p.validate()
-            .map_err(|e| format!("PROFILES_SEED={path}: profile #{i} (id {:?}): {e}", p.id))?;
-    }
-    Ok(profiles)
-}
-
-/// 500 with an empty body, like every other failure of the endpoint.
-fn panic_response(_panic: Box<dyn Any + Send>) -> Response {
-    tracing::error!("the profile source panicked; answered 500");
-    StatusCode::INTERNAL_SERVER_ERROR.into_response()
-}
-
-async fn run() -> Result<(), Box<dyn Error>> {
-    let (network, demo) = support::network_from_env()?;
-    let listen = support::var("LISTEN_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-    let database_url =
-        support::var("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-    let seed = support::var("PROFILES_SEED")?
-        .map(|path| read_seed(&path))
-        .transpose()?;
-
-    sqlx::any::install_default_drivers();
-    let pool = AnyPool::connect(&database_url)
-        .await
-        .map_err(|e| format!("DATABASE_URL: cannot connect: {e}"))?;
-    sqlx::query(CREATE_USERS).execute(&pool).await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&pool)
-        .await?;
-    match seed {
-        Some(profiles) => upsert(&pool, &profiles).await?,
-        None if count == 0 => upsert(&pool, &demo_users()).await?,
-        None => {}
-    }
-    tracing::info!(
-        backend = pool.connect_options().database_url.scheme(),
-        network = network.name(),
-        "users table ready"
-    );
-
-    let endpoint = ServiceBuilder::new()
-        .layer(CatchPanicLayer::custom(panic_response))
-        .service(pull_endpoint(network.clone(), SqlUsers(pool.clone())));
-    let app = Router::new().route_service("/livefyre/pull", endpoint);
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .map_err(|e| format!("LISTEN_ADDR={listen}: {e}"))?;
-    let addr = listener.local_addr()?;
-    println!("listening on http://{addr}");
-    if demo {
-        let id: Option<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 1")
-            .fetch_optional(&pool)
-            .await?;
-        let id = id.unwrap_or_else(|| "ann.lee".to_owned());
-        let token = network.build_livefyre_token()?;
-        println!("try: curl -i 'http://{addr}/livefyre/pull?id={id}&lftoken={token}'");
-    }
-    std::io::stdout().flush()?;
-
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            support::shutdown_signal().await;
-            tracing::info!("shutting down");
-        })
-        .await?;
-    pool.close().await;
-    Ok(())
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    Ok(changed)
 }

@@ -1,0 +1,79 @@
+//! The server's side of the ping: where pings go, the pull URL registration, the relay.
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sqlx::Any;
+use tower_livefyre::outbox::{Outbox, Relay};
+use tower_livefyre::{Network, PingClient, PingError};
+
+use crate::support;
+
+/// Where the emulator example listens by default: demo-key mode pings it.
+const DEMO_API_URL: &str = "http://127.0.0.1:3001";
+
+/// The client for `LIVEFYRE_API_URL`: by default the network's Livefyre host, or the
+/// emulator example in demo-key mode.
+pub fn client(network: &Network, demo: bool) -> Result<PingClient, Box<dyn Error>> {
+    let client = PingClient::new(network.clone());
+    let url = support::var("LIVEFYRE_API_URL")?.or_else(|| demo.then(|| DEMO_API_URL.to_owned()));
+    match url {
+        Some(url) => Ok(client
+            .base_url(&url)
+            .map_err(|e| format!("LIVEFYRE_API_URL={url}: {e}"))?),
+        None => Ok(client),
+    }
+}
+
+/// The pull URL to register: `LIVEFYRE_PULL_URL`, or in demo-key mode this server's own.
+pub fn pull_url(demo: bool, addr: SocketAddr) -> Result<Option<String>, Box<dyn Error>> {
+    let own = || format!("http://{addr}/livefyre/pull?id={{id}}");
+    Ok(support::var("LIVEFYRE_PULL_URL")?.or_else(|| demo.then(own)))
+}
+
+/// A positive whole number of seconds (or of pings) from `name`, or `default`.
+fn number(name: &str, default: u64) -> Result<u64, Box<dyn Error>> {
+    match support::var(name)? {
+        None => Ok(default),
+        Some(text) => match text.parse() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{name}={text:?} is not a positive whole number").into()),
+        },
+    }
+}
+
+/// The relay, with `RELAY_LEASE_SECS` and `RELAY_CONCURRENCY` when set.
+pub fn relay(outbox: &Outbox<Any>, client: PingClient) -> Result<Relay<Any>, Box<dyn Error>> {
+    let lease = number("RELAY_LEASE_SECS", 60)?;
+    let concurrency = number("RELAY_CONCURRENCY", 16)?;
+    Ok(outbox
+        .relay(client)
+        .lease(Duration::from_secs(lease))
+        .concurrency(usize::try_from(concurrency).unwrap_or(usize::MAX))
+        // A laptop demo: do not wait minutes after the emulator comes back.
+        .backoff(Duration::from_millis(500), Duration::from_secs(30)))
+}
+
+/// Registers `template` until Livefyre accepts it, backing off up to 10 s between tries.
+/// Gives up (loudly) only on answers retrying cannot change, such as a wrong key.
+pub async fn register(client: &PingClient, template: &str) {
+    let mut wait = Duration::from_millis(250);
+    loop {
+        match client.set_user_sync_url(template).await {
+            Ok(()) => {
+                tracing::info!(%template, "pull URL registered");
+                return;
+            }
+            Err(error @ (PingError::Forbidden | PingError::InvalidTemplate { .. })) => {
+                tracing::error!(%error, "pull URL registration refused; pings will park until it is fixed");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, ?wait, "pull URL registration failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! A complete Ping-for-Pull app: axum in front, your SQL `users` table behind, and durable
+//! pings through the outbox.
+//!
+//! ```sh
+//! cargo run --example server                                      # serve + relay
+//! cargo run --example server -- edit ann.lee display_name="Ann Lee-Park"
+//! cargo run --example server -- import profiles.json
+//! ```
+//!
+//! It serves `GET /livefyre/pull?id={id}&lftoken=…` with [`tower_livefyre::pull_endpoint`]
+//! over a [`ProfileSource`] that reads a `users` table through sqlx (SQLite or Postgres), and
+//! prints `listening on http://ADDR` once it accepts connections. Every change to `users`
+//! (the seed, `edit`, `import`) enqueues its ping in the same transaction
+//! ([`tower_livefyre::outbox`]); the relay in the server process delivers them, at least
+//! once, even across crashes and Livefyre outages. `edit` and `import` work while a server
+//! runs on the same `DATABASE_URL`; with Postgres, several servers (each on its own
+//! `LISTEN_ADDR`) share the users and the outbox.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `LIVEFYRE_NETWORK` | `demo.fyre.co` | your network's name |
+//! | `LIVEFYRE_NETWORK_KEY` | the public demo key (with a warning), for `demo.fyre.co` only; else required | your network key; never printed |
+//! | `LISTEN_ADDR` | `127.0.0.1:3000` | where to listen (`127.0.0.1:0` picks a free port) |
+//! | `DATABASE_URL` | `sqlite://tower-livefyre-demo.db?mode=rwc` | `sqlite://…` or `postgres://…` |
+//! | `PROFILES_SEED` | — | a JSON array of profile documents, upserted at start (changed users are pinged) |
+//! | `LIVEFYRE_API_URL` | the network's Livefyre host; `http://127.0.0.1:3001` (the emulator example) with the demo key | where pings and the registration go |
+//! | `LIVEFYRE_PULL_URL` | with the demo key, `http://ADDR/livefyre/pull?id={id}` | registered at start (in the background, retried); with your own key only when set |
+//! | `RELAY_LEASE_SECS`, `RELAY_CONCURRENCY` | 60, 16 | how long a claimed ping belongs to this process; pings in flight |
+//! | `RUST_LOG` | `info,sqlx=warn` | log filter (logs go to stderr) |
+//!
+//! With no seed and an empty table, three demo users are created (`ann.lee`, `bob`,
+//! `carla_m`). With the demo key it also prints a ready-to-paste `curl` line carrying a
+//! fresh system token; with your own key it prints no token at all. SIGINT or SIGTERM
+//! stops it cleanly (in-flight pings finish or go back to the outbox). A panicking source
+//! answers 500 and the server keeps serving.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod edit;
+mod livefyre;
+mod users;
+
+use std::{any::Any, error::Error, io::Write, process::ExitCode};
+
+use axum::{Router, http::StatusCode, response::IntoResponse, response::Response};
+use sqlx::AnyPool;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_livefyre::outbox::Outbox;
+use tower_livefyre::{DisplayRules, EmailNotifications, Frequency, Name, Profile, pull_endpoint};
+use tracing_subscriber::EnvFilter;
+use users::{CREATE_USERS, SqlUsers, store_changed};
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://tower-livefyre-demo.db?mode=rwc";
+
+fn demo_users() -> Vec<Profile> {
+    vec![
+        Profile::new("ann.lee", "Ann Lee")
+            .with_name(Name::new().with_first("Ann").with_last("Lee"))
+            .with_email("ann.lee@example.com")
+            .with_image_url("https://example.com/avatars/ann.lee.png")
+            .with_profile_url("https://example.com/users/ann.lee")
+            .with_tags(["staff", "beta"])
+            .with_email_notifications(
+                EmailNotifications::new().with_replies(Frequency::Immediately),
+            )
+            .with_display_rules(DisplayRules::new().with_name(true)),
+        Profile::new("bob", "Bob"),
+        Profile::new("carla_m", "Carla M.")
+            .with_location("Lisbon")
+            .with_bio("Keeps the football threads civil.")
+            .with_websites(["https://carla.example.org"])
+            .with_autofollow_conversations(false)
+            .with_moderator(true)
+            .with_email_notifications(
+                EmailNotifications::new()
+                    .with_moderator_comments(Frequency::Often)
+                    .with_moderator_flags(Frequency::Immediately),
+            ),
+    ]
+}
+
+/// Reads a JSON array of profiles: every profile is parsed and validated before anything
+/// is stored. `what` names the source in errors.
+fn read_profiles(what: &str, path: &str) -> Result<Vec<Profile>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{what}{path}: cannot read it: {e}"))?;
+    let profiles: Vec<Profile> = serde_json::from_str(&text)
+        .map_err(|e| format!("{what}{path}: not a JSON array of profiles: {e}"))?;
+    for (i, p) in profiles.iter().enumerate() {
+        p.validate()
+            .map_err(|e| format!("{what}{path}: profile #{i} (id {:?}): {e}", p.id))?;
+    }
+    Ok(profiles)
+}
+
+/// 500 with an empty body, like every other failure of the endpoint.
+fn panic_response(_panic: Box<dyn Any + Send>) -> Response {
+    tracing::error!("the profile source panicked; answered 500");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// The database: the users table and the outbox, created if missing. On Postgres an
+/// advisory lock keeps servers starting together from racing to create them.
+async fn open_database() -> Result<(AnyPool, Outbox<sqlx::Any>), Box<dyn Error>> {
+    let database_url =
+        support::var("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    sqlx::any::install_default_drivers();
+    let pool = AnyPool::connect(&database_url)
+        .await
+        .map_err(|e| format!("DATABASE_URL: cannot connect: {e}"))?;
+    let mut tx = pool.begin().await?;
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock(7102411186220872)")
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(CREATE_USERS).execute(&mut *tx).await?;
+    tx.commit().await?;
+    let outbox = Outbox::new(pool.clone());
+    outbox.migrate().await?;
+    Ok((pool, outbox))
+}
+
+/// `edit ID FIELD=VALUE...`: one transaction updates the row and enqueues its ping.
+async fn edit(args: &[String]) -> Result<(), Box<dyn Error>> {
+    let [id, edits @ ..] = args else {
+        return Err("usage: server edit ID FIELD=VALUE...".into());
+    };
+    let edits = edit::parse(edits)?;
+    let (pool, outbox) = open_database().await?;
+    let mut tx = pool.begin().await?;
+    let mut profile = users::load(&mut tx, id)
+        .await
+        .map_err(|e| format!("the stored profile of {id:?} is unreadable: {e}"))?
+        .ok_or_else(|| format!("no user {id:?}"))?;
+    for (field, value) in &edits {
+        edit::apply(&mut profile, field, value)?;
+    }
+    profile
+        .validate()
+        .map_err(|e| format!("the edited profile of {id:?} is invalid: {e}"))?;
+    let changed = store_changed(&mut tx, &outbox, std::slice::from_ref(&profile)).await?;
+    tx.commit().await?;
+    let fields: Vec<&str> = edits.iter().map(|(field, _)| *field).collect();
+    if changed.is_empty() {
+        println!("{id}: unchanged ({}); nothing queued", fields.join(", "));
+    } else {
+        println!("{id}: updated {}; ping queued", fields.join(", "));
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// `import FILE`: upserts the profiles and enqueues the changed ones, one transaction.
+async fn import(args: &[String]) -> Result<(), Box<dyn Error>> {
+    let [path] = args else {
+        return Err("usage: server import FILE".into());
+    };
+    let profiles = read_profiles("", path)?;
+    let (pool, outbox) = open_database().await?;
+    let mut tx = pool.begin().await?;
+    let changed = store_changed(&mut tx, &outbox, &profiles).await?;
+    tx.commit().await?;
+    println!(
+        "imported {} profiles; {} changed, pings queued",
+        profiles.len(),
+        changed.len()
+    );
+    pool.close().await;
+    Ok(())
+}
+
+async fn serve() -> Result<(), Box<dyn Error>> {
+    let (network, demo) = support::network_from_env()?;
+    let listen = support::var("LISTEN_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let seed = support::var("PROFILES_SEED")?
+        .map(|path| read_profiles("PROFILES_SEED=", &path))
+        .transpose()?;
+    let client = livefyre::client(&network, demo)?;
+    let (pool, outbox) = open_database().await?;
+    let relay = livefyre::relay(&outbox, client.clone())?;
+
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&pool)
+        .await?;
+    let profiles = match seed {
+        Some(profiles) => profiles,
+        None if count == 0 => demo_users(),
+        None => Vec::new(),
+    };
+    let mut tx = pool.begin().await?;
+    let changed = store_changed(&mut tx, &outbox, &profiles).await?;
+    tx.commit().await?;
+    tracing::info!(
+        backend = pool.connect_options().database_url.scheme(),
+        network = network.name(),
+        pings_queued = changed.len(),
+        "users table ready"
+    );
+
+    let endpoint = ServiceBuilder::new()
+        .layer(CatchPanicLayer::custom(panic_response))
+        .service(pull_endpoint(network.clone(), SqlUsers(pool.clone())));
+    let app = Router::new().route_service("/livefyre/pull", endpoint);
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| format!("LISTEN_ADDR={listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+
+    // Register first (Livefyre answers pings with 409 until a pull URL is registered),
+    // then relay until shutdown. The relay retries a 409 anyway, so nothing parks.
+    let template = livefyre::pull_url(demo, addr)?;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(async move {
+        if let Some(template) = template {
+            tokio::select! {
+                () = livefyre::register(&client, &template) => {}
+                _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+            }
+        }
+        relay
+            .run(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+
+    println!("listening on http://{addr}");
+    if demo {
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 1")
+            .fetch_optional(&pool)
+            .await?;
+        let id = id.unwrap_or_else(|| "ann.lee".to_owned());
+        let token = network.build_livefyre_token()?;
+        println!("try: curl -i 'http://{addr}/livefyre/pull?id={id}&lftoken={token}'");
+    }
+    std::io::stdout().flush()?;
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            support::shutdown_signal().await;
+            tracing::info!("shutting down");
+        })
+        .await?;
+    let _ = stop.send(true);
+    relay.await??;
+    pool.close().await;
+    Ok(())
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.split_first() {
+        None => serve().await,
+        Some((command, rest)) if command == "edit" => edit(rest).await,
+        Some((command, rest)) if command == "import" => import(rest).await,
+        Some((other, _)) => Err(format!(
+            "unknown subcommand {other:?}: none (serve), `edit ID FIELD=VALUE...` or `import FILE`"
+        )
+        .into()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
+    support::exit_code(run().await)
+}
