@@ -1,23 +1,14 @@
-//! Per-thread caches on the validation path: prepared HMAC verifiers, and tokens already
-//! found valid.
+//! The per-thread memory of tokens already found valid.
 //!
-//! Both are thread-local, so the hot path takes no lock, and both are keyed by process-unique
-//! ids ([`VerifyingKey`]'s, and [`Network`]'s, which changes with its name or keys), so two
-//! networks never share an entry.
+//! Thread-local, so the hot path takes no lock, and keyed by [`Network`]'s process-unique id
+//! (which changes with its name or keys), so two networks never share an entry.
 
 use std::cell::RefCell;
 
 use constant_time_eq::constant_time_eq;
-use jsonwebtoken::Algorithm;
-use jsonwebtoken::crypto::JwtVerifier;
-use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
 
 use super::LivefyreClaims;
 use crate::Network;
-use crate::network::VerifyingKey;
-
-/// How many prepared verifiers each thread keeps.
-const CACHED_VERIFIERS: usize = 8;
 
 /// How many valid tokens each thread remembers.
 const CACHED_TOKENS: usize = 8;
@@ -26,52 +17,23 @@ const CACHED_TOKENS: usize = 8;
 /// cache at `CACHED_TOKENS` × this many bytes per thread.
 const MAX_CACHED_TOKEN_LEN: usize = 1024;
 
+/// How many bytes at the end of a token [`same_token`] compares first.
+const TAIL: usize = 32;
+
 /// A token that passed every check but expiry, for one network.
 struct ValidToken {
     network: u64,
-    token: Box<[u8]>,
+    /// A buffer reused for the next token once this one is the least recently used.
+    token: Vec<u8>,
     claims: LivefyreClaims,
 }
 
 thread_local! {
-    /// Prepared HMAC verifiers of the keys this thread used last, most recent first.
-    /// Preparing one hashes the key into the HMAC state (two SHA-256 blocks, a quarter of a
-    /// validation), and jsonwebtoken's verifier is neither `Send` nor `Sync`, so it cannot
-    /// live in the shared `Network`: each thread keeps its own.
-    static VERIFIERS: RefCell<Vec<(u64, Box<dyn JwtVerifier>)>> = const { RefCell::new(Vec::new()) };
-
     /// The tokens this thread found valid last, most recent first. Livefyre signs pulls with
     /// a system token that only changes when its `expires` second does (the token is a pure
     /// function of the claims), so a burst of pulls repeats one token; validating it again
     /// would re-decode, re-MAC and re-parse the same bytes to the same answer.
     static VALID_TOKENS: RefCell<Vec<ValidToken>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` with the prepared HS256 verifier of `key`; `false` if none can be made.
-pub(super) fn with_verifier(key: &VerifyingKey, f: impl Fn(&dyn JwtVerifier) -> bool) -> bool {
-    // The RustCrypto provider directly: see `build_user_auth_token_at`. Its HMAC verifier
-    // compares in constant time.
-    let prepare = || (DEFAULT_PROVIDER.verifier_factory)(&Algorithm::HS256, &key.key).ok();
-    let cached = VERIFIERS.try_with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let position = match cache.iter().position(|(id, _)| *id == key.id) {
-            Some(position) => position,
-            None => {
-                let Some(verifier) = prepare() else {
-                    return false;
-                };
-                cache.truncate(CACHED_VERIFIERS - 1);
-                cache.push((key.id, verifier));
-                cache.len() - 1
-            }
-        };
-        // Most recent first, so the least recently used key is the one truncated.
-        cache[..=position].rotate_right(1);
-        f(cache[0].1.as_ref())
-    });
-    // `Err`: the thread is being torn down (a validation from a thread-local destructor), so
-    // there is no cache, but the same answer.
-    cached.unwrap_or_else(|_| prepare().is_some_and(|verifier| f(verifier.as_ref())))
 }
 
 /// The claims of `token` if this thread has already found it valid for `network` (its
@@ -85,15 +47,27 @@ pub(super) fn valid_token(network: &Network, token: &str) -> Option<LivefyreClai
         .try_with(|cache| {
             let mut cache = cache.borrow_mut();
             let position = cache.iter().position(|entry| {
-                entry.network == network.id()
-                    && entry.token.len() == token.len()
-                    && constant_time_eq(&entry.token, token.as_bytes())
+                entry.network == network.id() && same_token(&entry.token, token.as_bytes())
             })?;
             cache[..=position].rotate_right(1);
             Some(cache[0].claims.clone())
         })
         .ok()
         .flatten()
+}
+
+/// Whether two tokens are equal, in time that depends on their lengths only.
+///
+/// The tails (the end of the signature) are compared first, so a token seen for the first
+/// time is told apart from each remembered one in a few bytes rather than all of them. Both
+/// comparisons are constant-time, so timing shows at most whether 32 bytes of HMAC output
+/// match a remembered token's, which needs that token; never how long a prefix matches.
+fn same_token(remembered: &[u8], token: &[u8]) -> bool {
+    if remembered.len() != token.len() {
+        return false;
+    }
+    let tail = token.len().saturating_sub(TAIL);
+    constant_time_eq(&remembered[tail..], &token[tail..]) && constant_time_eq(remembered, token)
 }
 
 /// Remembers that `token` passed every check but expiry for `network`.
@@ -104,14 +78,57 @@ pub(super) fn remember_valid_token(network: &Network, token: &str, claims: &Live
     // During thread teardown nothing is remembered.
     let _ = VALID_TOKENS.try_with(|cache| {
         let mut cache = cache.borrow_mut();
-        cache.truncate(CACHED_TOKENS - 1);
-        cache.insert(
-            0,
-            ValidToken {
+        if cache.len() < CACHED_TOKENS {
+            cache.push(ValidToken {
                 network: network.id(),
-                token: token.as_bytes().into(),
+                token: Vec::new(),
                 claims: claims.clone(),
-            },
-        );
+            });
+        }
+        // The least recently used entry takes the new token: once the memory is full, a
+        // token seen for the first time is copied into the buffer of the one it replaces
+        // rather than into a new allocation (tokens of one emitter have about one length).
+        let oldest = cache.len() - 1;
+        let entry = &mut cache[oldest];
+        entry.network = network.id();
+        entry.token.clear();
+        entry.token.extend_from_slice(token.as_bytes());
+        entry.claims = claims.clone();
+        cache.rotate_right(1);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_token;
+
+    #[test]
+    fn same_token_is_byte_equality() {
+        let long = "a".repeat(100);
+        let mut first_byte = long.clone().into_bytes();
+        first_byte[0] = b'b';
+        let mut last_byte = long.clone().into_bytes();
+        last_byte[99] = b'b';
+        let cases: [(&[u8], &[u8], bool); 7] = [
+            (long.as_bytes(), long.as_bytes(), true),
+            (long.as_bytes(), &first_byte, false),
+            (long.as_bytes(), &last_byte, false),
+            (long.as_bytes(), &long.as_bytes()[1..], false),
+            (b"short", b"short", true),
+            (b"short", b"shorT", false),
+            (b"", b"", true),
+        ];
+        for (remembered, token, equal) in cases {
+            assert_eq!(
+                same_token(remembered, token),
+                equal,
+                "{remembered:?} vs {token:?}"
+            );
+            assert_eq!(
+                same_token(token, remembered),
+                equal,
+                "{token:?} vs {remembered:?}"
+            );
+        }
+    }
 }

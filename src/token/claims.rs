@@ -28,9 +28,12 @@ pub struct LivefyreClaims {
 
 #[derive(PartialEq)]
 struct Inner {
-    domain: Box<str>,
-    user_id: Box<str>,
-    display_name: Option<Box<str>>,
+    /// `domain`, `user_id` and `display_name` back to back: one allocation for all three
+    /// (claims are built once per token seen for the first time).
+    text: Box<str>,
+    domain_end: usize,
+    user_id_end: usize,
+    has_display_name: bool,
     expires: f64,
 }
 
@@ -41,11 +44,17 @@ impl LivefyreClaims {
         display_name: Option<&str>,
         expires: f64,
     ) -> Self {
+        let name = display_name.unwrap_or_default();
+        let mut text = String::with_capacity(domain.len() + user_id.len() + name.len());
+        text.push_str(domain);
+        text.push_str(user_id);
+        text.push_str(name);
         Self {
             inner: Arc::new(Inner {
-                domain: domain.into(),
-                user_id: user_id.into(),
-                display_name: display_name.map(Into::into),
+                text: text.into_boxed_str(),
+                domain_end: domain.len(),
+                user_id_end: domain.len() + user_id.len(),
+                has_display_name: display_name.is_some(),
                 expires,
             }),
         }
@@ -54,19 +63,22 @@ impl LivefyreClaims {
     /// The network the token was issued for (`domain`).
     #[must_use]
     pub fn domain(&self) -> &str {
-        &self.inner.domain
+        &self.inner.text[..self.inner.domain_end]
     }
 
     /// The user the token speaks for (`user_id`); `system` on the pull endpoint.
     #[must_use]
     pub fn user_id(&self) -> &str {
-        &self.inner.user_id
+        &self.inner.text[self.inner.domain_end..self.inner.user_id_end]
     }
 
     /// The display name, when the token carries one as a string.
     #[must_use]
     pub fn display_name(&self) -> Option<&str> {
-        self.inner.display_name.as_deref()
+        let inner = &*self.inner;
+        inner
+            .has_display_name
+            .then(|| &inner.text[inner.user_id_end..])
     }
 
     /// Expiry in Unix seconds; emitters wrote integers or floats.
