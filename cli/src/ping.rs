@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use tower_livefyre::PingClient;
+use tower_livefyre::{PingClient, PingError};
 
 use crate::args::{ApiArgs, NetworkArgs, PingArgs, RegisterArgs};
 use crate::error::CliError;
@@ -35,7 +35,11 @@ pub async fn register(args: RegisterArgs) -> Result<ExitCode, CliError> {
     client
         .set_user_sync_url(&args.template)
         .await
-        .map_err(|error| CliError::Failed(format!("registration failed: {error}")))?;
+        .map_err(|error| match error {
+            // Refused before anything was sent: the command line is wrong.
+            PingError::InvalidTemplate { .. } => CliError::Usage(format!("URL_TEMPLATE: {error}")),
+            error => CliError::Failed(format!("registration failed: {error}")),
+        })?;
     println!(
         "registered {} for {} at {}",
         args.template,

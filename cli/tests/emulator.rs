@@ -104,7 +104,7 @@ fn refused_pings_and_registrations_fail() {
         "--api-url",
         &api,
     ]);
-    assert_ne!(run.code, 0);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("{id}"), "{}", run.stderr);
 
     // No key for a network that is not the demo network: refused before anything is sent.
