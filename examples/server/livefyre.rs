@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::Any;
 use tower_livefyre::outbox::{Outbox, Relay};
-use tower_livefyre::{Network, PingClient, PingError};
+use tower_livefyre::{Network, PingClient};
 
 use crate::support;
 
@@ -16,7 +16,7 @@ const DEMO_API_URL: &str = "http://127.0.0.1:3001";
 /// The client for `LIVEFYRE_API_URL`: by default the network's Livefyre host, or the
 /// emulator example in demo-key mode.
 pub fn client(network: &Network, demo: bool) -> Result<PingClient, Box<dyn Error>> {
-    let client = PingClient::new(network.clone());
+    let client = PingClient::new(network.clone())?;
     let url = support::var("LIVEFYRE_API_URL")?.or_else(|| demo.then(|| DEMO_API_URL.to_owned()));
     match url {
         Some(url) => Ok(client
@@ -65,7 +65,7 @@ pub async fn register(client: &PingClient, template: &str) {
                 tracing::info!(%template, "pull URL registered");
                 return;
             }
-            Err(error @ (PingError::Forbidden | PingError::InvalidTemplate { .. })) => {
+            Err(error) if error.is_permanent() => {
                 tracing::error!(%error, "pull URL registration refused; pings will park until it is fixed");
                 return;
             }
