@@ -1,6 +1,7 @@
 //! The outbox through its public API, on SQLite always and on Postgres when there is one
 //! (see `pg.rs`): each scenario is written once, generic over the backend.
 
+mod outage;
 mod pg;
 mod sink;
 
