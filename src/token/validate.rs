@@ -74,10 +74,7 @@ pub(crate) fn validate(
 
 /// Every check but expiry, in order: parts, header, signature, claims.
 fn validate_all_but_expiry(network: &Network, token: &str) -> Result<LivefyreClaims, TokenError> {
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let Some((header_b64, payload_b64, signature_b64)) = three_parts(token) else {
         return Err(TokenError::Malformed("expected three dot-separated parts"));
     };
 
@@ -128,6 +125,22 @@ fn validate_all_but_expiry(network: &Network, token: &str) -> Result<LivefyreCla
         &user_id,
         display_name,
         expires,
+    ))
+}
+
+/// The three dot-separated parts of a token; `None` unless there are exactly two dots.
+/// (memchr's SIMD search: `str::split` scans a byte at a time, a tenth of a first-sight
+/// validation's non-hashing work.)
+fn three_parts(token: &str) -> Option<(&str, &str, &str)> {
+    let mut dots = memchr::memchr_iter(b'.', token.as_bytes());
+    let (first, second) = (dots.next()?, dots.next()?);
+    if dots.next().is_some() {
+        return None;
+    }
+    Some((
+        &token[..first],
+        &token[first + 1..second],
+        &token[second + 1..],
     ))
 }
 
@@ -252,6 +265,24 @@ impl<'de: 'a, 'a> Visitor<'de> for ClaimVisitor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn three_parts_needs_exactly_two_dots() {
+        let cases = [
+            ("a.b.c", Some(("a", "b", "c"))),
+            ("..", Some(("", "", ""))),
+            ("a.b.", Some(("a", "b", ""))),
+            (".b.c", Some(("", "b", "c"))),
+            ("a.b", None),
+            ("abc", None),
+            ("", None),
+            ("a.b.c.d", None),
+            ("a..b.c", None),
+        ];
+        for (token, expected) in cases {
+            assert_eq!(three_parts(token), expected, "{token:?}");
+        }
+    }
 
     #[test]
     fn known_headers_are_what_they_claim() {
