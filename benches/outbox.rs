@@ -12,7 +12,6 @@
 #[path = "../tests/outbox/pg.rs"]
 mod pg;
 #[path = "../tests/outbox/sink.rs"]
-#[allow(dead_code)]
 mod sink;
 
 use std::time::{Duration, Instant};

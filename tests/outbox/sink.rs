@@ -2,6 +2,8 @@
 //! a `Retry-After`, or "hold until released". It records every ping, and every moment two
 //! pings for one user overlapped.
 
+#![allow(dead_code)] // each test binary uses a part
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
