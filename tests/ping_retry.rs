@@ -352,11 +352,14 @@ async fn a_timed_out_attempt_is_followed_by_one_that_succeeds() {
     let (client, mut handle) = mocked(RetryPolicy::default());
     let client = client.request_timeout(SECS(1));
     let call = ping(&client);
-    let (_, _, slow) = next(&mut handle).await;
-    let (_, _, reply) = next(&mut handle).await;
+    let (sent, _, slow) = next(&mut handle).await;
+    let (again, _, reply) = next(&mut handle).await;
     reply.send_response(answer(204));
     call.await.unwrap().unwrap();
     drop(slow);
+    // The 1 s timeout, then at most the first backoff ceiling (200 ms by default).
+    let gap = again - sent;
+    assert!(gap >= SECS(1) && gap <= SECS(1) + MS(200) + TICK, "{gap:?}");
 }
 
 /// `Duration::MAX` means "no timeout": nothing overflows, and an answer after a day counts.
