@@ -55,7 +55,6 @@
 //! # Ok(()) }
 //! ```
 
-mod backoff;
 mod delivery;
 mod error;
 mod ops;

@@ -8,7 +8,6 @@ use futures_util::FutureExt as _;
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::backoff::Backoff;
 use super::delivery::{Outcome, deliver};
 use super::sql::Statements;
 use super::store::{Claimed, Settlement};
@@ -68,7 +67,8 @@ pub struct Relay<DB: Backend> {
     concurrency: usize,
     lease: Duration,
     poll_interval: Duration,
-    backoff: Backoff,
+    /// Only its backoff is used: the client makes one attempt per row attempt.
+    backoff: RetryPolicy,
     shutdown_grace: Duration,
     coalesce: Duration,
     owner: String,
@@ -103,7 +103,9 @@ impl<DB: Backend> Outbox<DB> {
             concurrency: 16,
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
-            backoff: Backoff::default(),
+            backoff: RetryPolicy::default()
+                .with_base_backoff(Duration::from_secs(1))
+                .with_max_backoff(Duration::from_secs(300)),
             shutdown_grace: Duration::from_secs(10),
             coalesce: Duration::from_millis(50),
             owner: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
@@ -194,7 +196,7 @@ impl<DB: Backend> Relay<DB> {
     /// # Ok(()) }
     /// ```
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.backoff = Backoff { base, max };
+        self.backoff = self.backoff.with_base_backoff(base).with_max_backoff(max);
         self
     }
 
@@ -413,7 +415,7 @@ impl<DB: Backend> Relay<DB> {
 
 /// One attempt for `row`, and what to write back. Logs the outcome (never a token: the
 /// errors hold none).
-async fn attempt(client: PingClient, backoff: Backoff, row: Claimed) -> Settlement {
+async fn attempt(client: PingClient, backoff: RetryPolicy, row: Claimed) -> Settlement {
     let Claimed {
         user_id,
         generation,

@@ -116,9 +116,27 @@ impl RetryPolicy {
         Duration::from_nanos(fastrand::u64(0..=ceiling))
     }
 
-    /// The wait after failed attempt `attempt` (1-based): the server's `Retry-After`, capped
-    /// at the maximum backoff, or else the jittered backoff.
-    pub(super) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    /// The wait after failed attempt `attempt` (1-based; 0 counts as 1): the server's
+    /// `Retry-After`, capped at [`max_backoff`](Self::max_backoff), or else a uniformly random
+    /// wait between zero and `min(max_backoff, base_backoff × 2ᵃᵗᵗᵉᵐᵖᵗ⁻¹)`. This is the one
+    /// backoff rule of the crate: [`PingClient`](crate::PingClient) waits this long between
+    /// attempts, and callers that retry on their own schedule (the outbox relay) can too.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_livefyre::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::default()
+    ///     .with_base_backoff(Duration::from_secs(1))
+    ///     .with_max_backoff(Duration::from_secs(60));
+    /// assert!(policy.delay(3, None) <= Duration::from_secs(4));
+    /// assert_eq!(policy.delay(1, Some(Duration::from_secs(7))), Duration::from_secs(7));
+    /// assert_eq!(policy.delay(1, Some(Duration::from_secs(3600))), Duration::from_secs(60));
+    /// ```
+    #[must_use]
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         match retry_after {
             Some(asked) => asked.min(self.max_backoff),
             None => self.jittered_backoff(attempt),
