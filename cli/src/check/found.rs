@@ -1,4 +1,4 @@
-//! `pull/found/*` and, through [`document`](super::document), `pull/document/*`: what a
+//! `pull/found/*` and, through [`document`], `pull/document/*`: what a
 //! valid pull for the known user gets back.
 
 use super::catalog::*;
