@@ -90,14 +90,23 @@ FORGED="$(tokens "not-the-network-key" 1)"
 
 SCRATCH="$(mktemp -d)"
 # wrk's Lua hook for the first-sight variant: each request takes the next of the distinct
-# tokens, round robin (one counter per wrk thread).
+# tokens, round robin (one counter per wrk thread; with THREADS > 1 each thread starts 17
+# tokens further on, so no two threads send the same token at about the same time).
 {
   echo "local paths = {"
   tokens "$LIVEFYRE_NETWORK_KEY" "$FIRST_SIGHT_TOKENS" | while read -r t; do
     echo "  \"${PULL_PATH}${t}\","
   done
   echo "}"
+  echo "local threads = 0"
+  echo "setup = function(thread)"
+  echo "  thread:set(\"start\", threads * 17)"
+  echo "  threads = threads + 1"
+  echo "end"
   echo "local next = 0"
+  echo "init = function(args)"
+  echo "  next = (start or 0) % #paths"
+  echo "end"
   echo "request = function()"
   echo "  next = next % #paths + 1"
   echo "  return wrk.format(nil, paths[next])"
