@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use sha2::Sha256;
-use tower_livefyre::Network;
+use tower_livefyre::{Network, UserId};
 
 const NETWORK: &str = "labs.fyre.co";
 const KEY: &str = "labs-network-key-for-benchmarks";
@@ -41,7 +41,12 @@ fn validation(c: &mut Criterion) {
     let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let issued = now - Duration::from_secs(3600);
     let token = network
-        .build_user_auth_token_at("system", "system", Duration::from_secs(86_400), issued)
+        .build_user_auth_token_at(
+            &UserId::SYSTEM,
+            "system",
+            Duration::from_secs(86_400),
+            issued,
+        )
         .unwrap();
 
     // Distinct tokens (one `expires` second apart), more than the cache of valid tokens holds.
@@ -49,7 +54,7 @@ fn validation(c: &mut Criterion) {
         .map(|n| {
             network
                 .build_user_auth_token_at(
-                    "system",
+                    &UserId::SYSTEM,
                     "system",
                     Duration::from_secs(86_400 + n),
                     issued,

@@ -18,10 +18,12 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{Service, ServiceExt};
-use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile, pull_endpoint};
+use tower_livefyre::{
+    EmailNotifications, Frequency, Name, Network, Profile, UserId, pull_endpoint,
+};
 
 fn profile() -> Profile {
-    Profile::new("ann.lee", "Ann Lee")
+    Profile::new("ann.lee".parse().unwrap(), "Ann Lee")
         .with_name(Name::new().with_first("Ann").with_last("Lee"))
         .with_email("ann.lee@example.com")
         .with_image_url("https://example.com/avatars/ann.lee.png")
@@ -58,7 +60,7 @@ fn stack(c: &mut Criterion) {
     let first_sight: Vec<String> = (0..64)
         .map(|n| {
             let token = network
-                .build_user_auth_token("system", "system", Duration::from_secs(86_400 + n))
+                .build_user_auth_token(&UserId::SYSTEM, "system", Duration::from_secs(86_400 + n))
                 .unwrap();
             format!("/livefyre/pull?id=ann.lee&lftoken={token}")
         })

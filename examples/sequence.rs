@@ -39,10 +39,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tower::{ServiceExt, service_fn};
 use tower_livefyre::emulator::{Emulator, PullOutcome};
-use tower_livefyre::{PingClient, Profile, ProfileSource, pull_endpoint};
+use tower_livefyre::{PingClient, Profile, ProfileSource, PullUrlTemplate, UserId, pull_endpoint};
 
 /// "Your database": profiles by user id, editable while the pull endpoint serves them.
-struct Users(RwLock<HashMap<String, Profile>>);
+struct Users(RwLock<HashMap<UserId, Profile>>);
 
 impl Users {
     /// Commits a new version of a profile.
@@ -55,7 +55,7 @@ impl Users {
 impl ProfileSource for Users {
     type Error = Infallible;
 
-    async fn profile(&self, id: &str) -> Result<Option<Profile>, Infallible> {
+    async fn profile(&self, id: &UserId) -> Result<Option<Profile>, Infallible> {
         Ok(self.0.read().expect("users lock").get(id).cloned())
     }
 }
@@ -113,10 +113,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("  Livefyre (emulator): {livefyre_url}");
 
     // Once per network (Studio can do the same): where Livefyre pulls profiles from.
+    let pull_url: PullUrlTemplate = pull_url.parse()?;
     client.set_user_sync_url(&pull_url).await?;
     println!("  pull URL registered with PingClient::set_user_sync_url (once per network)");
 
-    let id = "ann.lee";
+    let id: &UserId = &"ann.lee".parse()?;
     let before = users.profile(id).await?.ok_or("no demo user")?;
     println!("\nIn your database, {id} is:\n    {}", json(&before));
     if livefyre.remote_profile(id).is_none() {

@@ -84,6 +84,8 @@ pub mod pull;
 mod query;
 mod source;
 mod token;
+mod url;
+mod user_id;
 
 pub use lftoken::{DefaultRejection, Lftoken, LftokenLayer, LftokenRejection, MakeRejection};
 pub use network::{Network, NetworkError};
@@ -99,3 +101,5 @@ pub use token::{
     DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TTL, LivefyreClaims, MAX_DISPLAY_NAME_CHARS, SYSTEM_USER,
     TokenError,
 };
+pub use url::{MAX_PULL_URL_TEMPLATE_LEN, PullUrlTemplate, PullUrlTemplateError, WebUrlError};
+pub use user_id::{MAX_USER_ID_LEN, UserId, UserIdError};

@@ -24,6 +24,31 @@ pub(crate) enum QueryError {
     TooLong,
 }
 
+/// The raw (still encoded) value of the parameter `name`, which must appear exactly once.
+pub(crate) fn single_raw_value<'q>(
+    query: Option<&'q str>,
+    name: &str,
+) -> Result<&'q str, QueryError> {
+    single_raw_pair(query.unwrap_or_default(), name).map(|(raw_value, _range)| raw_value)
+}
+
+/// The raw value of the one pair of `name`, and where the whole pair sits in `query`.
+fn single_raw_pair<'q>(query: &'q str, name: &str) -> Result<(&'q str, Range<usize>), QueryError> {
+    let mut found = None;
+    for range in pair_ranges(query) {
+        let pair = &query[range.clone()];
+        let (raw_name, raw_value) = split_pair(pair);
+        if !name_is(raw_name, name) {
+            continue;
+        }
+        if found.is_some() {
+            return Err(QueryError::Duplicated);
+        }
+        found = Some((raw_value, range));
+    }
+    found.ok_or(QueryError::Missing)
+}
+
 /// The one pair of a parameter: its decoded value, and where the whole `name=value` pair
 /// sits in the query (so it can be cut out without another scan).
 #[derive(Debug)]
@@ -39,20 +64,7 @@ pub(crate) fn single_pair<'q>(
     name: &str,
     max_len: usize,
 ) -> Result<Pair<'q>, QueryError> {
-    let query = query.unwrap_or_default();
-    let mut found = None;
-    for range in pair_ranges(query) {
-        let pair = &query[range.clone()];
-        let (raw_name, raw_value) = split_pair(pair);
-        if !name_is(raw_name, name) {
-            continue;
-        }
-        if found.is_some() {
-            return Err(QueryError::Duplicated);
-        }
-        found = Some((raw_value, range));
-    }
-    let (raw_value, range) = found.ok_or(QueryError::Missing)?;
+    let (raw_value, range) = single_raw_pair(query.unwrap_or_default(), name)?;
     if raw_value.len() > max_len {
         return Err(QueryError::TooLong);
     }
@@ -61,15 +73,6 @@ pub(crate) fn single_pair<'q>(
         return Err(QueryError::Empty);
     }
     Ok(Pair { value, range })
-}
-
-/// The decoded value of the parameter `name`, as [`single_pair`] finds it.
-pub(crate) fn single_value<'q>(
-    query: Option<&'q str>,
-    name: &str,
-    max_len: usize,
-) -> Result<Cow<'q, str>, QueryError> {
-    single_pair(query, name, max_len).map(|pair| pair.value)
 }
 
 /// `path?query` with the pair at `range` (as [`single_pair`] found it) and one `&` next to it
@@ -135,6 +138,29 @@ fn decode(raw: &str) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn single_value<'q>(
+        query: Option<&'q str>,
+        name: &str,
+        max_len: usize,
+    ) -> Result<Cow<'q, str>, QueryError> {
+        single_pair(query, name, max_len).map(|pair| pair.value)
+    }
+
+    #[test]
+    fn single_raw_value_table() {
+        assert_eq!(
+            single_raw_value(Some("a=1&id=a%2Eb+c"), "id"),
+            Ok("a%2Eb+c")
+        );
+        assert_eq!(single_raw_value(Some("i%64=x"), "id"), Ok("x"));
+        assert_eq!(single_raw_value(Some("id"), "id"), Ok(""));
+        assert_eq!(single_raw_value(None, "id"), Err(QueryError::Missing));
+        assert_eq!(
+            single_raw_value(Some("id=1&id=1"), "id"),
+            Err(QueryError::Duplicated)
+        );
+    }
 
     #[test]
     fn single_value_table() {

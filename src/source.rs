@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::{Future, ready};
 use std::sync::Arc;
 
-use crate::Profile;
+use crate::{Profile, UserId};
 
 /// A boxed error, as returned by user-written profile lookups.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -14,25 +14,26 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Looks up the Ping-for-Pull profile of a user by id: your user database, seen by Livefyre.
 ///
 /// Return `Ok(None)` for an unknown user (the pull answers 404) and `Err` when the lookup
-/// itself fails (the pull answers 500 and the error is logged). Ids reaching a source have
-/// already been checked to be Livefyre user ids (`[A-Za-z0-9_.-]+`).
+/// itself fails (the pull answers 500 and the error is logged). The id is a [`UserId`]:
+/// checked once, where the request came in, to be a Livefyre user id (`[A-Za-z0-9_.-]+`, at
+/// most 256 bytes), so it is safe to put into SQL parameters, file names or URLs.
 ///
-/// Implemented for `HashMap<String, Profile>`, for `Arc<T>`, and for closures through
-/// [`profile_source_fn`].
+/// Implemented for a `HashMap` from `String` or [`UserId`] (any key that borrows as `str`) to
+/// [`Profile`], for `Arc<T>`, and for closures through [`profile_source_fn`].
 ///
 /// # Example
 ///
 /// ```
 /// use std::convert::Infallible;
-/// use tower_livefyre::{Profile, ProfileSource};
+/// use tower_livefyre::{Profile, ProfileSource, UserId};
 ///
 /// struct Users; // your database pool, for example
 ///
 /// impl ProfileSource for Users {
 ///     type Error = Infallible;
 ///
-///     async fn profile(&self, id: &str) -> Result<Option<Profile>, Self::Error> {
-///         Ok((id == "ann").then(|| Profile::new("ann", "Ann Lee")))
+///     async fn profile(&self, id: &UserId) -> Result<Option<Profile>, Self::Error> {
+///         Ok((id == "ann").then(|| Profile::new(id.clone(), "Ann Lee")))
 ///     }
 /// }
 /// ```
@@ -43,11 +44,14 @@ pub trait ProfileSource: Send + Sync + 'static {
     /// The profile of the user `id`, or `None` when there is no such user.
     fn profile(
         &self,
-        id: &str,
+        id: &UserId,
     ) -> impl Future<Output = Result<Option<Profile>, Self::Error>> + Send;
 
     /// The profile of `id` if this source holds it in memory and can lend it at once;
     /// `None` (the default) to have [`profile`](Self::profile) asked instead.
+    ///
+    /// The id has passed the [`UserId`] check already; it comes as a `&str` borrowed from the
+    /// request so that this path copies nothing.
     ///
     /// [`PullService`](crate::PullService) asks this first: a profile lent here is checked and
     /// serialized where it is, with no copy, no task and no timer. Sources that own their
@@ -59,9 +63,10 @@ pub trait ProfileSource: Send + Sync + 'static {
     /// use std::collections::HashMap;
     /// use tower_livefyre::{Profile, ProfileSource};
     ///
-    /// let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
+    /// let users = HashMap::from([("ann".to_owned(), Profile::new("ann".parse()?, "Ann Lee"))]);
     /// assert_eq!(users.profile_ref("ann").map(|p| p.display_name.as_str()), Some("Ann Lee"));
     /// assert!(users.profile_ref("bob").is_none());
+    /// # Ok::<(), tower_livefyre::UserIdError>(())
     /// ```
     fn profile_ref(&self, id: &str) -> Option<&Profile> {
         let _ = id;
@@ -69,30 +74,33 @@ pub trait ProfileSource: Send + Sync + 'static {
     }
 }
 
-/// An in-memory source: handy for tests and small static directories.
+/// An in-memory source: handy for tests and small static directories. The keys are
+/// `String`s or [`UserId`]s (anything that borrows as `str`).
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use tower_livefyre::{Profile, ProfileSource};
+/// use tower_livefyre::{Profile, ProfileSource, UserId};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
-/// assert!(users.profile("ann").await.unwrap().is_some());
-/// assert!(users.profile("bob").await.unwrap().is_none());
-/// # }
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let ann: UserId = "ann".parse()?;
+/// let users = HashMap::from([(ann.clone(), Profile::new(ann.clone(), "Ann Lee"))]);
+/// assert!(users.profile(&ann).await?.is_some());
+/// assert!(users.profile(&"bob".parse()?).await?.is_none());
+/// # Ok(()) }
 /// ```
-impl<H> ProfileSource for HashMap<String, Profile, H>
+impl<K, H> ProfileSource for HashMap<K, Profile, H>
 where
+    K: std::borrow::Borrow<str> + std::hash::Hash + Eq + Send + Sync + 'static,
     H: std::hash::BuildHasher + Send + Sync + 'static,
 {
     type Error = Infallible;
 
     fn profile(
         &self,
-        id: &str,
+        id: &UserId,
     ) -> impl Future<Output = Result<Option<Profile>, Infallible>> + Send {
-        ready(Ok(self.get(id).cloned()))
+        ready(Ok(self.get(id.as_str()).cloned()))
     }
 
     fn profile_ref(&self, id: &str) -> Option<&Profile> {
@@ -105,7 +113,7 @@ impl<T: ProfileSource + ?Sized> ProfileSource for Arc<T> {
 
     fn profile(
         &self,
-        id: &str,
+        id: &UserId,
     ) -> impl Future<Output = Result<Option<Profile>, Self::Error>> + Send {
         (**self).profile(id)
     }
@@ -115,25 +123,26 @@ impl<T: ProfileSource + ?Sized> ProfileSource for Arc<T> {
     }
 }
 
-/// A [`ProfileSource`] from an async closure that takes the id as an owned `String`.
+/// A [`ProfileSource`] from an async closure that takes the id as an owned [`UserId`].
 ///
 /// # Example
 ///
 /// ```
-/// use tower_livefyre::{Profile, ProfileSource, profile_source_fn};
+/// use tower_livefyre::{Profile, ProfileSource, UserId, profile_source_fn};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let source = profile_source_fn(|id: String| async move {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let source = profile_source_fn(|id: UserId| async move {
 ///     // Look the user up in your database here.
 ///     Ok::<_, std::io::Error>(Some(Profile::new(id, "Someone")))
 /// });
-/// assert_eq!(source.profile("ann").await.unwrap().unwrap().id, "ann");
-/// # }
+/// let ann = "ann".parse()?;
+/// assert_eq!(source.profile(&ann).await?.unwrap().id, ann);
+/// # Ok(()) }
 /// ```
 pub fn profile_source_fn<F, Fut, E>(f: F) -> ProfileSourceFn<F>
 where
-    F: Fn(String) -> Fut + Send + Sync + 'static,
+    F: Fn(UserId) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<Profile>, E>> + Send,
     E: Into<BoxError>,
 {
@@ -148,14 +157,14 @@ pub struct ProfileSourceFn<F> {
 
 impl<F, Fut, E> ProfileSource for ProfileSourceFn<F>
 where
-    F: Fn(String) -> Fut + Send + Sync + 'static,
+    F: Fn(UserId) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<Profile>, E>> + Send,
     E: Into<BoxError>,
 {
     type Error = E;
 
-    fn profile(&self, id: &str) -> impl Future<Output = Result<Option<Profile>, E>> + Send {
-        (self.f)(id.to_owned())
+    fn profile(&self, id: &UserId) -> impl Future<Output = Result<Option<Profile>, E>> + Send {
+        (self.f)(id.clone())
     }
 }
 

@@ -13,8 +13,8 @@ use std::convert::Infallible;
 use tower::{Service, ServiceExt};
 
 use tower_livefyre::{
-    EmailNotifications, Frequency, Name, Network, Profile, ProfileSource, profile_source_fn,
-    pull_endpoint,
+    EmailNotifications, Frequency, Name, Network, Profile, ProfileSource, UserId,
+    profile_source_fn, pull_endpoint,
 };
 
 /// Counts the allocations of the current thread (the runtime below is single-threaded, and
@@ -55,7 +55,7 @@ fn allocations_in<T>(f: impl FnOnce() -> T) -> (usize, T) {
 }
 
 fn profile() -> Profile {
-    Profile::new("ann.lee", "Ann Lee")
+    Profile::new("ann.lee".parse().unwrap(), "Ann Lee")
         .with_name(Name::new().with_first("Ann").with_last("Lee"))
         .with_email("ann.lee@example.com")
         .with_image_url("https://example.com/avatars/ann.lee.png")
@@ -100,11 +100,12 @@ fn allocations_per_pull() {
         .unwrap();
     // A source that looks profiles up (and so hands out copies), as a database does.
     let stored = profile();
-    let lookup = profile_source_fn(move |id: String| {
+    let lookup = profile_source_fn(move |id: UserId| {
         let found = (id == stored.id).then(|| stored.clone());
         async move { Ok::<_, Infallible>(found) }
     });
-    let (by_lookup, _) = allocations_in(|| runtime.block_on(lookup.profile("ann.lee")));
+    let ann: UserId = "ann.lee".parse().unwrap();
+    let (by_lookup, _) = allocations_in(|| runtime.block_on(lookup.profile(&ann)));
 
     let mut in_memory = pull_endpoint(network.clone(), users);
     let mut looked_up = pull_endpoint(network.clone(), lookup);
@@ -112,7 +113,11 @@ fn allocations_per_pull() {
     // The thread's first validation also prepares its HMAC verifier: warm up with another
     // token (one second later: other bytes).
     let warm_up = network
-        .build_user_auth_token("system", "system", std::time::Duration::from_secs(86_401))
+        .build_user_auth_token(
+            &UserId::SYSTEM,
+            "system",
+            std::time::Duration::from_secs(86_401),
+        )
         .unwrap();
     assert_eq!(
         pull_allocations(&runtime, &mut in_memory, &warm_up).1,
@@ -124,7 +129,7 @@ fn allocations_per_pull() {
     for n in 0..16 {
         let token = network
             .build_user_auth_token(
-                "system",
+                &UserId::SYSTEM,
                 "system",
                 std::time::Duration::from_secs(90_000 + n),
             )

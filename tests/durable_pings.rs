@@ -12,11 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::example::{Example, example_path};
+use common::uid;
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePoolOptions;
 use tower_livefyre::emulator::Emulator;
 use tower_livefyre::outbox::{Backend, Outbox};
-use tower_livefyre::{Network, Profile, ProfileSource, pull_endpoint};
+use tower_livefyre::{Network, Profile, ProfileSource, UserId, pull_endpoint};
 
 /// The examples' demo network and its public key: demo-key mode registers by itself.
 fn demo_network() -> Network {
@@ -111,7 +112,7 @@ where
 
 fn users(n: usize) -> Vec<Profile> {
     (0..n)
-        .map(|i| Profile::new(format!("user{i:05}"), format!("User {i}")))
+        .map(|i| Profile::new(uid(&format!("user{i:05}")), format!("User {i}")))
         .collect()
 }
 
@@ -131,7 +132,7 @@ async fn edit_and_import_are_delivered_by_the_running_server() {
         || {
             ["ann.lee", "bob", "carla_m"]
                 .iter()
-                .all(|id| emulator.remote_profile(id).is_some())
+                .all(|id| emulator.remote_profile(&uid(id)).is_some())
         },
     )
     .await;
@@ -145,7 +146,7 @@ async fn edit_and_import_are_delivered_by_the_running_server() {
     assert_eq!(stdout, "ann.lee: updated display_name, bio; ping queued\n");
     until("the edit at Livefyre", Duration::from_secs(30), || {
         emulator
-            .remote_profile("ann.lee")
+            .remote_profile(&uid("ann.lee"))
             .is_some_and(|p| p.display_name == "Ann Lee-Park" && p.bio.as_deref() == Some("Hi"))
     })
     .await;
@@ -183,7 +184,10 @@ async fn edit_and_import_are_delivered_by_the_running_server() {
     // bob is unchanged (no ping), dora is new (one ping).
     let file = dir.write_profiles(
         "import.json",
-        &[Profile::new("bob", "Bob"), Profile::new("dora", "Dora")],
+        &[
+            Profile::new("bob".parse().unwrap(), "Bob"),
+            Profile::new("dora".parse().unwrap(), "Dora"),
+        ],
     );
     let out = subcommand(&db, &["import", &file]);
     assert!(out.status.success(), "{out:?}");
@@ -192,7 +196,7 @@ async fn edit_and_import_are_delivered_by_the_running_server() {
         "imported 2 profiles; 1 changed, pings queued\n"
     );
     until("the import at Livefyre", Duration::from_secs(30), || {
-        emulator.remote_profile("dora").is_some()
+        emulator.remote_profile(&uid("dora")).is_some()
     })
     .await;
     let counts = emulator.ping_counts();
@@ -209,7 +213,7 @@ async fn a_relay_killed_mid_drain_loses_nothing() {
     const USERS: usize = 5_000;
     let emulator = Emulator::start(demo_network()).await.unwrap();
     let seed = users(USERS);
-    let profiles: HashMap<String, Profile> =
+    let profiles: HashMap<UserId, Profile> =
         seed.iter().map(|p| (p.id.clone(), p.clone())).collect();
     let (pull_url, _pulls) = serve_pulls(profiles).await;
     let dir = TempDir::new();
@@ -271,12 +275,12 @@ async fn three_relays_on_postgres_drain_while_enqueues_continue() {
     // Pulls read the users table the relays' app writes.
     let source = {
         let pool = pool.clone();
-        tower_livefyre::profile_source_fn(move |id: String| {
+        tower_livefyre::profile_source_fn(move |id: UserId| {
             let pool = pool.clone();
             async move {
                 let name: Option<String> =
                     sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-                        .bind(&id)
+                        .bind(id.as_str())
                         .fetch_optional(&pool)
                         .await?;
                 Ok::<_, sqlx::Error>(name.map(|name| Profile::new(id, name)))
@@ -330,7 +334,7 @@ async fn three_relays_on_postgres_drain_while_enqueues_continue() {
         || {
             rows.iter().all(|(id, name)| {
                 emulator
-                    .remote_profile(id)
+                    .remote_profile(&uid(id))
                     .is_some_and(|p| &p.display_name == name)
             })
         },

@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_livefyre::{BoxError, LftokenLayer, Profile, ProfileSource, PullService};
+use tower_livefyre::{BoxError, LftokenLayer, Profile, ProfileSource, PullService, UserId};
 
 /// Every panic of the source says this, so the panic hook can keep the test output quiet.
 const PANIC_MARKER: &str = "fault injection: the profile source panicked";
@@ -33,7 +33,7 @@ struct Faulty;
 impl ProfileSource for Faulty {
     type Error = BoxError;
 
-    async fn profile(&self, id: &str) -> Result<Option<Profile>, BoxError> {
+    async fn profile(&self, id: &UserId) -> Result<Option<Profile>, BoxError> {
         if id.starts_with("panic") {
             panic!("{PANIC_MARKER} for {id}");
         } else if id.starts_with("error") {
@@ -41,7 +41,7 @@ impl ProfileSource for Faulty {
         } else if id.starts_with("hang") {
             std::future::pending().await
         } else {
-            Ok(Some(Profile::new(id, format!("Good {id}"))))
+            Ok(Some(Profile::new(id.clone(), format!("Good {id}"))))
         }
     }
 }

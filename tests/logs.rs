@@ -15,8 +15,8 @@ use http::Request;
 use tower::{Layer, ServiceExt};
 use tower_livefyre::emulator::Emulator;
 use tower_livefyre::{
-    LftokenLayer, Network, PingClient, Profile, PullService, RetryPolicy, profile_source_fn,
-    pull_endpoint,
+    LftokenLayer, Network, PingClient, Profile, PullService, RetryPolicy, UserId,
+    profile_source_fn, pull_endpoint,
 };
 
 #[derive(Clone, Default)]
@@ -87,10 +87,10 @@ async fn exercise_everything() -> Vec<String> {
     let mut secrets = vec![token.clone(), wrong_key.clone()];
 
     // The gate and the pull service, accepted and refused, including source failures.
-    let source = profile_source_fn(|id: String| async move {
+    let source = profile_source_fn(|id: UserId| async move {
         match id.as_str() {
-            "ann" => Ok(Some(Profile::new("ann", "Ann"))),
-            "other" => Ok(Some(Profile::new("bob", "Bob"))),
+            "ann" => Ok(Some(Profile::new("ann".parse().unwrap(), "Ann"))),
+            "other" => Ok(Some(Profile::new("bob".parse().unwrap(), "Bob"))),
             _ => Err(tower_livefyre::BoxError::from(
                 "connection to the user database refused",
             )),
@@ -111,7 +111,10 @@ async fn exercise_everything() -> Vec<String> {
     }
 
     // The whole sequence over HTTP: registration, pings (accepted and refused), pulls.
-    let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
+    let users = HashMap::from([(
+        "ann".to_owned(),
+        Profile::new("ann".parse().unwrap(), "Ann Lee"),
+    )]);
     let pull_server = serve(pull_endpoint(network(), users)).await;
     let emulator = Emulator::start(network()).await.unwrap();
     let client = PingClient::new(network())
@@ -124,12 +127,16 @@ async fn exercise_everything() -> Vec<String> {
                 .with_base_backoff(Duration::from_millis(1)),
         );
     client
-        .set_user_sync_url(&format!("{}/livefyre/pull?id={{id}}", pull_server.url()))
+        .set_user_sync_url(
+            &format!("{}/livefyre/pull?id={{id}}", pull_server.url())
+                .parse()
+                .unwrap(),
+        )
         .await
         .unwrap();
-    client.sync_user("ann").await.unwrap();
+    client.sync_user(&uid("ann")).await.unwrap();
     emulator
-        .wait_for_pull("ann", Duration::from_secs(10))
+        .wait_for_pull(&uid("ann"), Duration::from_secs(10))
         .await
         .unwrap();
     let stranger = Network::new(NETWORK, "a-key-livefyre-does-not-know").unwrap();
@@ -138,7 +145,7 @@ async fn exercise_everything() -> Vec<String> {
         .unwrap()
         .base_url(emulator.url())
         .unwrap();
-    refused.sync_user("ann").await.unwrap_err();
+    refused.sync_user(&uid("ann")).await.unwrap_err();
     // Nothing listens on the pull server's port once it is dropped: retried, then given up.
     let closed = pull_server.url();
     drop(pull_server);
@@ -152,7 +159,7 @@ async fn exercise_everything() -> Vec<String> {
                 .with_max_attempts(2)
                 .with_base_backoff(Duration::from_millis(1)),
         );
-    unreachable.sync_user("ann").await.unwrap_err();
+    unreachable.sync_user(&uid("ann")).await.unwrap_err();
     emulator.shutdown().await;
     secrets
 }

@@ -9,12 +9,12 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use common::network;
+use common::{network, uid};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tower_livefyre::{PingClient, PingError, RetryPolicy};
+use tower_livefyre::{PingClient, PingError, RetryPolicy, UserId};
 use tower_test::mock;
 
 type Mock = mock::Mock<Request<Full<Bytes>>, Response<Full<Bytes>>>;
@@ -51,7 +51,7 @@ fn answer_retry_after(status: u16, retry_after: &str) -> Response<Full<Bytes>> {
 
 fn ping(client: &PingClient<Mock>) -> JoinHandle<Result<(), PingError>> {
     let client = client.clone();
-    tokio::spawn(async move { client.sync_user("ann.lee").await })
+    tokio::spawn(async move { client.sync_user(&uid("ann.lee")).await })
 }
 
 /// The next request, the (virtual) time it arrived, and the handle to answer it.
@@ -420,7 +420,7 @@ async fn sync_users_keeps_order_and_bounds_concurrency_through_the_stack() {
     let (client, mut handle) = mocked(RetryPolicy::default());
     // No timeout, so that held requests stay in flight while the clock moves.
     let client = client.request_timeout(Duration::MAX);
-    let ids: Vec<String> = (0..20).map(|n| format!("user-{n}")).collect();
+    let ids: Vec<UserId> = (0..20).map(|n| uid(&format!("user-{n}"))).collect();
     let mut call = {
         let (client, ids) = (client.clone(), ids.clone());
         tokio::spawn(async move { client.sync_users(ids, 4).await })

@@ -1,6 +1,9 @@
 //! Integration tests for the Ping-for-Pull profile document.
 
-use tower_livefyre::{DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError};
+use tower_livefyre::{
+    DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError, PullUrlTemplate,
+    PullUrlTemplateError, UserId, UserIdError, WebUrlError,
+};
 
 /// Every top-level key, in the documented serialization order.
 const TOP_LEVEL_KEYS: [&str; 17] = [
@@ -24,43 +27,46 @@ const TOP_LEVEL_KEYS: [&str; 17] = [
 ];
 
 fn full_profile() -> Profile {
-    Profile::new("user_1.a-b", "Zoë \"Z\" Ångström\nsecond line")
-        .with_name(
-            Name::new()
-                .with_formatted("Zoë Ångström")
-                .with_first("Zoë")
-                .with_middle("Ö")
-                .with_last("Ångström"),
-        )
-        .with_email("zoë@example.com")
-        .with_image_url("https://example.com/avatar.png")
-        .with_profile_url("http://example.com/u/1")
-        .with_settings_url("https://example.com/settings?tab=1")
-        .with_tags(["staff", "beta_tester"])
-        .with_autofollow_conversations(true)
-        .with_email_notifications(
-            EmailNotifications::new()
-                .with_comments(Frequency::Immediately)
-                .with_replies(Frequency::Often)
-                .with_likes(Frequency::Never)
-                .with_moderator_comments(Frequency::Often)
-                .with_moderator_flags(Frequency::Immediately),
-        )
-        .with_location("Zürich 🇨🇭")
-        .with_bio("Line one\nLine two\t— 日本語")
-        .with_nickname("zee")
-        .with_websites(["https://zoe.example", "http://blog.example/feed"])
-        .with_display_rules(
-            DisplayRules::new()
-                .with_bio(true)
-                .with_location(false)
-                .with_gender(false)
-                .with_name(true)
-                .with_image(true)
-                .with_remote_profile_url(false),
-        )
-        .with_moderator(false)
-        .with_gravatar_disabled(true)
+    Profile::new(
+        "user_1.a-b".parse().unwrap(),
+        "Zoë \"Z\" Ångström\nsecond line",
+    )
+    .with_name(
+        Name::new()
+            .with_formatted("Zoë Ångström")
+            .with_first("Zoë")
+            .with_middle("Ö")
+            .with_last("Ångström"),
+    )
+    .with_email("zoë@example.com")
+    .with_image_url("https://example.com/avatar.png")
+    .with_profile_url("http://example.com/u/1")
+    .with_settings_url("https://example.com/settings?tab=1")
+    .with_tags(["staff", "beta_tester"])
+    .with_autofollow_conversations(true)
+    .with_email_notifications(
+        EmailNotifications::new()
+            .with_comments(Frequency::Immediately)
+            .with_replies(Frequency::Often)
+            .with_likes(Frequency::Never)
+            .with_moderator_comments(Frequency::Often)
+            .with_moderator_flags(Frequency::Immediately),
+    )
+    .with_location("Zürich 🇨🇭")
+    .with_bio("Line one\nLine two\t— 日本語")
+    .with_nickname("zee")
+    .with_websites(["https://zoe.example", "http://blog.example/feed"])
+    .with_display_rules(
+        DisplayRules::new()
+            .with_bio(true)
+            .with_location(false)
+            .with_gender(false)
+            .with_name(true)
+            .with_image(true)
+            .with_remote_profile_url(false),
+    )
+    .with_moderator(false)
+    .with_gravatar_disabled(true)
 }
 
 fn parse(json: &str) -> Result<Profile, serde_json::Error> {
@@ -103,7 +109,7 @@ fn full_profile_round_trips_with_every_key_in_order() {
 
 #[test]
 fn minimal_profile_serializes_exactly() {
-    let profile = Profile::new("u1", "Ann");
+    let profile = Profile::new("u1".parse().unwrap(), "Ann");
     let json = serde_json::to_string(&profile).unwrap();
     assert_eq!(json, r#"{"id":"u1","display_name":"Ann"}"#);
     assert_eq!(parse(&json).unwrap(), profile);
@@ -111,7 +117,7 @@ fn minimal_profile_serializes_exactly() {
 
 #[test]
 fn empty_tags_are_sent_as_empty_array() {
-    let profile = Profile::new("u1", "Ann").with_tags(Vec::<String>::new());
+    let profile = Profile::new("u1".parse().unwrap(), "Ann").with_tags(Vec::<String>::new());
     let json = serde_json::to_string(&profile).unwrap();
     assert_eq!(json, r#"{"id":"u1","display_name":"Ann","tags":[]}"#);
     assert_eq!(parse(&json).unwrap().tags, Some(vec![]));
@@ -147,7 +153,7 @@ fn empty_string_and_null_mean_absent() {
             "moderator":null,"gravatar_disabled":"","name":null}"#,
     )
     .unwrap();
-    assert_eq!(profile, Profile::new("u1", "Ann"));
+    assert_eq!(profile, Profile::new("u1".parse().unwrap(), "Ann"));
 }
 
 #[test]
@@ -178,7 +184,7 @@ fn unknown_keys_are_ignored() {
     .unwrap();
     assert_eq!(
         profile,
-        Profile::new("u1", "Ann")
+        Profile::new("u1".parse().unwrap(), "Ann")
             .with_email("a@b.c")
             .with_display_rules(DisplayRules::new())
     );
@@ -192,20 +198,16 @@ fn required_fields_are_required() {
 
 #[test]
 fn validate_reports_each_rule_naming_the_field() {
-    let base = || Profile::new("u1", "Ann");
+    let base = || Profile::new("u1".parse().unwrap(), "Ann");
     let long_tag = "a".repeat(64);
     let cases: Vec<(Profile, ProfileError, &str)> = vec![
-        (Profile::new("", "Ann"), ProfileError::EmptyId, "`id`"),
-        (Profile::new("a b", "Ann"), ProfileError::InvalidId, "`id`"),
-        (Profile::new("a/b", "Ann"), ProfileError::InvalidId, "`id`"),
-        (Profile::new("zoë", "Ann"), ProfileError::InvalidId, "`id`"),
         (
-            Profile::new("u1", ""),
+            Profile::new("u1".parse().unwrap(), ""),
             ProfileError::EmptyDisplayName,
             "`display_name`",
         ),
         (
-            Profile::new("u1", " \n\t"),
+            Profile::new("u1".parse().unwrap(), " \n\t"),
             ProfileError::EmptyDisplayName,
             "`display_name`",
         ),
@@ -242,6 +244,7 @@ fn validate_reports_each_rule_naming_the_field() {
             base().with_image_url("/relative.png"),
             ProfileError::InvalidUrl {
                 field: "image_url".into(),
+                reason: WebUrlError::NotHttp,
             },
             "`image_url`",
         ),
@@ -249,6 +252,7 @@ fn validate_reports_each_rule_naming_the_field() {
             base().with_profile_url("ftp://example.com/u"),
             ProfileError::InvalidUrl {
                 field: "profile_url".into(),
+                reason: WebUrlError::NotHttp,
             },
             "`profile_url`",
         ),
@@ -256,6 +260,7 @@ fn validate_reports_each_rule_naming_the_field() {
             base().with_settings_url("http://:80/settings"),
             ProfileError::InvalidUrl {
                 field: "settings_url".into(),
+                reason: WebUrlError::NoHost,
             },
             "`settings_url`",
         ),
@@ -263,6 +268,7 @@ fn validate_reports_each_rule_naming_the_field() {
             base().with_websites(["https://ok.example", "example.com"]),
             ProfileError::InvalidUrl {
                 field: "websites[1]".into(),
+                reason: WebUrlError::NotHttp,
             },
             "`websites[1]`",
         ),
@@ -270,6 +276,7 @@ fn validate_reports_each_rule_naming_the_field() {
             base().with_websites(["not a url"]),
             ProfileError::InvalidUrl {
                 field: "websites[0]".into(),
+                reason: WebUrlError::NotHttp,
             },
             "`websites[0]`",
         ),
@@ -284,7 +291,7 @@ fn validate_reports_each_rule_naming_the_field() {
 
 #[test]
 fn validate_returns_first_violation_in_field_order() {
-    let profile = Profile::new("u1", "Ann")
+    let profile = Profile::new("u1".parse().unwrap(), "Ann")
         .with_image_url("nope")
         .with_settings_url("nope")
         .with_tags(["bad tag"])
@@ -292,14 +299,16 @@ fn validate_returns_first_violation_in_field_order() {
     assert_eq!(
         profile.validate(),
         Err(ProfileError::InvalidUrl {
-            field: "image_url".into()
+            field: "image_url".into(),
+            reason: WebUrlError::NotHttp,
         })
     );
     let profile = profile.with_image_url("https://example.com/a.png");
     assert_eq!(
         profile.validate(),
         Err(ProfileError::InvalidUrl {
-            field: "settings_url".into()
+            field: "settings_url".into(),
+            reason: WebUrlError::NotHttp,
         })
     );
     let profile = profile.with_settings_url("https://example.com/s");
@@ -315,15 +324,15 @@ fn validate_returns_first_violation_in_field_order() {
         profile.validate(),
         Err(ProfileError::TooManyWebsites { count: 3 })
     );
-    let profile = Profile::new("", "").with_image_url("nope");
-    assert_eq!(profile.validate(), Err(ProfileError::EmptyId));
+    let profile = Profile::new("u1".parse().unwrap(), "").with_image_url("nope");
+    assert_eq!(profile.validate(), Err(ProfileError::EmptyDisplayName));
 }
 
 #[test]
 fn validate_accepts_edge_cases() {
     let tag_63 = format!("{}_9", "Ab".repeat(30) + "c");
     assert_eq!(tag_63.len(), 63);
-    let profile = Profile::new("A-z_0.9", " Ann ")
+    let profile = Profile::new("A-z_0.9".parse().unwrap(), " Ann ")
         .with_tags([tag_63.as_str(), "x"])
         .with_image_url("HTTPS://EXAMPLE.COM/a.png")
         .with_profile_url("http://[::1]:8080/u?x=1")
@@ -332,5 +341,72 @@ fn validate_accepts_edge_cases() {
     assert_eq!(profile.validate(), Ok(()));
     let empty_tags = profile.clone().with_tags(Vec::<String>::new());
     assert_eq!(empty_tags.validate(), Ok(()));
-    assert_eq!(Profile::new(".-_", "x").validate(), Ok(()));
+    assert_eq!(Profile::new(".-_".parse().unwrap(), "x").validate(), Ok(()));
+}
+
+/// The id is a `UserId`: a profile with a bad one cannot be built or deserialized, and the
+/// reason is the id rule's own.
+#[test]
+fn profile_ids_follow_the_user_id_rule() {
+    for (id, error) in [
+        ("", UserIdError::Empty),
+        (
+            "a b",
+            UserIdError::InvalidByte {
+                index: 1,
+                byte: b' ',
+            },
+        ),
+        (
+            "a/b",
+            UserIdError::InvalidByte {
+                index: 1,
+                byte: b'/',
+            },
+        ),
+        (
+            "zoë",
+            UserIdError::InvalidByte {
+                index: 2,
+                byte: 0xc3,
+            },
+        ),
+    ] {
+        assert_eq!(id.parse::<UserId>(), Err(error), "{id:?}");
+        let json = format!(
+            r#"{{"id":{},"display_name":"Ann"}}"#,
+            serde_json::to_string(id).unwrap()
+        );
+        let refused = parse(&json).unwrap_err().to_string();
+        assert!(refused.contains("user id"), "{id:?}: {refused}");
+    }
+}
+
+/// Issue 9, defect 4: profile URLs with a malformed authority are refused, by the same rule
+/// as pull URL templates.
+#[test]
+fn profile_urls_with_malformed_authorities_are_refused() {
+    for (url, reason) in [
+        ("http://[::1]garbage/", WebUrlError::InvalidHost),
+        ("http://]/", WebUrlError::InvalidHost),
+        ("http://a:1:2/", WebUrlError::InvalidPort),
+        ("http://a@b@c/", WebUrlError::InvalidUserinfo),
+        ("http://%00/", WebUrlError::InvalidHost),
+    ] {
+        let profile = Profile::new("u1".parse().unwrap(), "Ann").with_image_url(url);
+        assert_eq!(
+            profile.validate(),
+            Err(ProfileError::InvalidUrl {
+                field: "image_url".into(),
+                reason
+            }),
+            "{url}"
+        );
+        let template = PullUrlTemplate::parse(format!("{url}pull?id={{id}}"));
+        assert_eq!(
+            template,
+            Err(PullUrlTemplateError::NotWebUrl(reason)),
+            "{url}"
+        );
+    }
 }

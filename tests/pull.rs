@@ -16,7 +16,7 @@ use tower::{Layer, ServiceExt};
 use tower_livefyre::pull::PathTemplateError;
 use tower_livefyre::{
     BoxError, LftokenLayer, LftokenRejection, Profile, ProfileError, ProfileSource, PullRejection,
-    PullService, profile_source_fn, pull_endpoint,
+    PullService, UserId, UserIdError, profile_source_fn, pull_endpoint,
 };
 
 /// A source over fixed profiles that counts its lookups and can misbehave on request.
@@ -28,11 +28,11 @@ struct Users {
 impl ProfileSource for Users {
     type Error = BoxError;
 
-    async fn profile(&self, id: &str) -> Result<Option<Profile>, BoxError> {
+    async fn profile(&self, id: &UserId) -> Result<Option<Profile>, BoxError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        match id {
+        match id.as_str() {
             "ann" => Ok(Some(
-                Profile::new("ann", "Ann Lee").with_email("ann@example.com"),
+                Profile::new("ann".parse().unwrap(), "Ann Lee").with_email("ann@example.com"),
             )),
             "broken" => Err("connection to the user database refused".into()),
             "slow" => {
@@ -40,10 +40,16 @@ impl ProfileSource for Users {
                 Ok(None)
             }
             "invalid" => Ok(Some(
-                Profile::new("invalid", "In Valid").with_image_url("ftp://x/y.png"),
+                Profile::new("invalid".parse().unwrap(), "In Valid")
+                    .with_image_url("ftp://x/y.png"),
             )),
-            "other" => Ok(Some(Profile::new("someone-else", "Someone"))),
-            id if id.starts_with("user") => Ok(Some(Profile::new(id, format!("User {id}")))),
+            "other" => Ok(Some(Profile::new(
+                "someone-else".parse().unwrap(),
+                "Someone",
+            ))),
+            name if name.starts_with("user") => {
+                Ok(Some(Profile::new(id.clone(), format!("User {name}"))))
+            }
             _ => Ok(None),
         }
     }
@@ -121,7 +127,7 @@ async fn the_behaviour_table() {
             Method::GET,
             pull_uri("id="),
             StatusCode::BAD_REQUEST,
-            Some(|r| matches!(r, PullRejection::EmptyId)),
+            Some(|r| matches!(r, PullRejection::InvalidId(UserIdError::Empty))),
         ),
         (
             Method::GET,
@@ -133,25 +139,46 @@ async fn the_behaviour_table() {
             Method::GET,
             pull_uri("id=%FF"),
             StatusCode::BAD_REQUEST,
-            Some(|r| matches!(r, PullRejection::InvalidId)),
+            Some(|r| {
+                matches!(
+                    r,
+                    PullRejection::InvalidId(UserIdError::InvalidByte {
+                        index: 0,
+                        byte: 0xff
+                    })
+                )
+            }),
         ),
         (
             Method::GET,
             pull_uri("id=..%2Fetc%2Fpasswd"),
             StatusCode::BAD_REQUEST,
-            Some(|r| matches!(r, PullRejection::InvalidId)),
+            Some(|r| {
+                matches!(
+                    r,
+                    PullRejection::InvalidId(UserIdError::InvalidByte {
+                        index: 2,
+                        byte: b'/'
+                    })
+                )
+            }),
         ),
         (
             Method::GET,
             pull_uri("id=ann%27%20OR%201%3D1"),
             StatusCode::BAD_REQUEST,
-            Some(|r| matches!(r, PullRejection::InvalidId)),
+            Some(|r| matches!(r, PullRejection::InvalidId(UserIdError::InvalidByte { .. }))),
         ),
         (
             Method::GET,
             pull_uri(&format!("id={}", "a".repeat(300))),
             StatusCode::BAD_REQUEST,
-            Some(|r| matches!(r, PullRejection::IdTooLong { max: 256 })),
+            Some(|r| {
+                matches!(
+                    r,
+                    PullRejection::InvalidId(UserIdError::TooLong { len: 300 })
+                )
+            }),
         ),
         (
             Method::GET,
@@ -228,7 +255,7 @@ async fn the_behaviour_table() {
 async fn two_hundred_concurrent_pulls_are_all_answered_correctly() {
     const FOUND: usize = 200;
     let all_in_flight = Arc::new(tokio::sync::Barrier::new(FOUND));
-    let source = profile_source_fn(move |id: String| {
+    let source = profile_source_fn(move |id: UserId| {
         let all_in_flight = Arc::clone(&all_in_flight);
         async move {
             if id.starts_with("user") {
@@ -278,7 +305,10 @@ async fn two_hundred_concurrent_pulls_are_all_answered_correctly() {
 
 #[tokio::test]
 async fn the_id_can_come_from_another_parameter_or_the_path() {
-    let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
+    let users = HashMap::from([(
+        "ann".to_owned(),
+        Profile::new("ann".parse().unwrap(), "Ann Lee"),
+    )]);
     let token = valid_token();
 
     let by_query =
@@ -338,7 +368,7 @@ async fn the_id_can_come_from_another_parameter_or_the_path() {
 
 #[tokio::test]
 async fn closure_sources_work_and_their_errors_are_500() {
-    let source = profile_source_fn(|id: String| async move {
+    let source = profile_source_fn(|id: UserId| async move {
         if id == "ann" {
             Ok(Some(Profile::new(id, "Ann")))
         } else {
@@ -376,7 +406,7 @@ async fn closure_sources_work_and_their_errors_are_500() {
 async fn the_endpoint_serves_through_hyper_and_an_axum_route() {
     let users = HashMap::from([(
         "ann".to_owned(),
-        Profile::new("ann", "Ann Lee").with_email("ann@example.com"),
+        Profile::new("ann".parse().unwrap(), "Ann Lee").with_email("ann@example.com"),
     )]);
     let hyper_server = serve(pull_endpoint(network(), users.clone())).await;
     let router =
@@ -426,18 +456,21 @@ async fn in_memory_sources_answer_as_looked_up_ones_do() {
     let profiles = HashMap::from([
         (
             "ann".to_owned(),
-            Profile::new("ann", "Ann Lee").with_email("ann@example.com"),
+            Profile::new("ann".parse().unwrap(), "Ann Lee").with_email("ann@example.com"),
         ),
         (
             "invalid".to_owned(),
-            Profile::new("invalid", "In Valid").with_image_url("ftp://x/y.png"),
+            Profile::new("invalid".parse().unwrap(), "In Valid").with_image_url("ftp://x/y.png"),
         ),
-        ("other".to_owned(), Profile::new("someone-else", "Someone")),
+        (
+            "other".to_owned(),
+            Profile::new("someone-else".parse().unwrap(), "Someone"),
+        ),
     ]);
     assert!(profiles.profile_ref("ann").is_some());
     let copies = profiles.clone();
-    let looked_up = profile_source_fn(move |id: String| {
-        let found = copies.get(&id).cloned();
+    let looked_up = profile_source_fn(move |id: UserId| {
+        let found = copies.get(id.as_str()).cloned();
         async move { Ok::<_, Infallible>(found) }
     });
     assert!(looked_up.profile_ref("ann").is_none());

@@ -17,16 +17,18 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use tower::service_fn;
 use tower_livefyre::emulator::{Emulator, PullOutcome};
-use tower_livefyre::{Network, PingClient, Profile, ProfileSource, pull_endpoint};
+use tower_livefyre::{
+    Network, PingClient, Profile, ProfileSource, PullUrlTemplate, UserId, pull_endpoint,
+};
 
 use common::example::wait_with_output;
-use common::{KEY, NETWORK, Served, network, serve};
+use common::{KEY, NETWORK, Served, network, serve, uid};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 /// An editable in-memory user database.
 #[derive(Default)]
-struct Users(RwLock<HashMap<String, Profile>>);
+struct Users(RwLock<HashMap<UserId, Profile>>);
 
 impl Users {
     fn with(profiles: impl IntoIterator<Item = Profile>) -> Arc<Self> {
@@ -49,7 +51,7 @@ impl Users {
 impl ProfileSource for Users {
     type Error = Infallible;
 
-    async fn profile(&self, id: &str) -> Result<Option<Profile>, Infallible> {
+    async fn profile(&self, id: &UserId) -> Result<Option<Profile>, Infallible> {
         Ok(self.0.read().unwrap().get(id).cloned())
     }
 }
@@ -66,6 +68,7 @@ async fn livefyre(workers: usize, pull_url: String) -> (Emulator, PingClient) {
         .unwrap()
         .base_url(emulator.url())
         .unwrap();
+    let pull_url: PullUrlTemplate = pull_url.parse().unwrap();
     client.set_user_sync_url(&pull_url).await.unwrap();
     assert_eq!(emulator.pull_url_template(), Some(pull_url));
     (emulator, client)
@@ -82,20 +85,20 @@ fn template(served: &Served) -> String {
 }
 
 fn ann() -> Profile {
-    Profile::new("ann.lee", "Ann Lee")
+    Profile::new("ann.lee".parse().unwrap(), "Ann Lee")
         .with_email("ann@example.com")
         .with_tags(["staff"])
 }
 
 #[tokio::test]
 async fn a_ping_makes_livefyre_pull_and_store_the_profile_and_an_edit_replaces_it() {
-    let users = Users::with([ann(), Profile::new("bob", "Bob")]);
+    let users = Users::with([ann(), Profile::new("bob".parse().unwrap(), "Bob")]);
     let served = pull_server(KEY, users.clone()).await;
     let (emulator, client) = livefyre(4, template(&served)).await;
-    assert_eq!(emulator.remote_profile("ann.lee"), None);
+    assert_eq!(emulator.remote_profile(&uid("ann.lee")), None);
 
-    client.sync_user("ann.lee").await.unwrap();
-    let first = emulator.wait_for_pull("ann.lee", WAIT).await.unwrap();
+    client.sync_user(&uid("ann.lee")).await.unwrap();
+    let first = emulator.wait_for_pull(&uid("ann.lee"), WAIT).await.unwrap();
     assert_eq!(first.outcome, PullOutcome::Stored, "{first:?}");
     assert_eq!(first.status, Some(200));
     assert!(
@@ -106,10 +109,14 @@ async fn a_ping_makes_livefyre_pull_and_store_the_profile_and_an_edit_replaces_i
         first.url
     );
     assert_eq!(
-        emulator.remote_profile("ann.lee"),
+        emulator.remote_profile(&uid("ann.lee")),
         Some(users.get("ann.lee"))
     );
-    assert_eq!(emulator.remote_profile("bob"), None, "bob was not pinged");
+    assert_eq!(
+        emulator.remote_profile(&uid("bob")),
+        None,
+        "bob was not pinged"
+    );
 
     // An edit in the database changes nothing at Livefyre until the next ping.
     let mut edited = ann()
@@ -117,12 +124,12 @@ async fn a_ping_makes_livefyre_pull_and_store_the_profile_and_an_edit_replaces_i
         .with_tags(["staff", "moderators"]);
     edited.display_name = "Ann Lee-Park".to_owned();
     users.put(edited.clone());
-    assert_eq!(emulator.remote_profile("ann.lee"), Some(ann()));
+    assert_eq!(emulator.remote_profile(&uid("ann.lee")), Some(ann()));
 
-    client.sync_user("ann.lee").await.unwrap();
-    let second = emulator.wait_for_pull("ann.lee", WAIT).await.unwrap();
+    client.sync_user(&uid("ann.lee")).await.unwrap();
+    let second = emulator.wait_for_pull(&uid("ann.lee"), WAIT).await.unwrap();
     assert_eq!(second.outcome, PullOutcome::Stored, "{second:?}");
-    assert_eq!(emulator.remote_profile("ann.lee"), Some(edited));
+    assert_eq!(emulator.remote_profile(&uid("ann.lee")), Some(edited));
     assert_eq!(emulator.pull_log().len(), 2);
     emulator.shutdown().await;
 }
@@ -133,11 +140,11 @@ async fn a_pull_endpoint_with_the_wrong_key_is_forbidden_and_nothing_is_stored()
     let (emulator, client) = livefyre(4, template(&served)).await;
 
     // Livefyre accepts the ping (the client's key is right); its pull is refused.
-    client.sync_user("ann.lee").await.unwrap();
-    let record = emulator.wait_for_pull("ann.lee", WAIT).await.unwrap();
+    client.sync_user(&uid("ann.lee")).await.unwrap();
+    let record = emulator.wait_for_pull(&uid("ann.lee"), WAIT).await.unwrap();
     assert_eq!(record.outcome, PullOutcome::Forbidden, "{record:?}");
     assert_eq!(record.status, Some(403));
-    assert_eq!(emulator.remote_profile("ann.lee"), None);
+    assert_eq!(emulator.remote_profile(&uid("ann.lee")), None);
     assert_eq!(emulator.pull_log(), vec![record]);
     emulator.shutdown().await;
 }
@@ -147,11 +154,11 @@ async fn an_unknown_id_is_not_found_and_nothing_is_stored() {
     let served = pull_server(KEY, Users::with([ann()])).await;
     let (emulator, client) = livefyre(4, template(&served)).await;
 
-    client.sync_user("nobody").await.unwrap();
-    let record = emulator.wait_for_pull("nobody", WAIT).await.unwrap();
+    client.sync_user(&uid("nobody")).await.unwrap();
+    let record = emulator.wait_for_pull(&uid("nobody"), WAIT).await.unwrap();
     assert_eq!(record.outcome, PullOutcome::NotFound, "{record:?}");
     assert_eq!(record.status, Some(404));
-    assert_eq!(emulator.remote_profile("nobody"), None);
+    assert_eq!(emulator.remote_profile(&uid("nobody")), None);
     emulator.shutdown().await;
 }
 
@@ -161,11 +168,12 @@ async fn an_invalid_document_is_refused_with_the_field_named() {
     let documents = HashMap::from([
         (
             "ftp".to_owned(),
-            Profile::new("ftp", "Ftp").with_image_url("ftp://example.com/avatar.png"),
+            Profile::new("ftp".parse().unwrap(), "Ftp")
+                .with_image_url("ftp://example.com/avatar.png"),
         ),
         (
             "tagged".to_owned(),
-            Profile::new("tagged", "Tagged").with_tags(["ok", "not a tag"]),
+            Profile::new("tagged".parse().unwrap(), "Tagged").with_tags(["ok", "not a tag"]),
         ),
     ]);
     let careless = service_fn(move |request: Request<Incoming>| {
@@ -180,18 +188,18 @@ async fn an_invalid_document_is_refused_with_the_field_named() {
     let served = serve(careless).await;
     let (emulator, client) = livefyre(4, template(&served)).await;
 
-    let outcomes = client.sync_users(["ftp", "tagged"], 2).await;
+    let outcomes = client.sync_users(["ftp", "tagged"].map(uid), 2).await;
     assert!(
         outcomes.iter().all(|(_, outcome)| outcome.is_ok()),
         "{outcomes:?}"
     );
     for (id, field) in [("ftp", "`image_url`"), ("tagged", "`tags[1]`")] {
-        let record = emulator.wait_for_pull(id, WAIT).await.unwrap();
+        let record = emulator.wait_for_pull(&uid(id), WAIT).await.unwrap();
         assert_eq!(record.outcome, PullOutcome::InvalidDocument, "{record:?}");
         assert_eq!(record.status, Some(200));
         let reason = record.reason.unwrap_or_default();
         assert!(reason.contains(field), "{id}: {reason}");
-        assert_eq!(emulator.remote_profile(id), None);
+        assert_eq!(emulator.remote_profile(&uid(id)), None);
     }
     emulator.shutdown().await;
 }
@@ -200,7 +208,7 @@ async fn an_invalid_document_is_refused_with_the_field_named() {
 async fn a_bulk_resync_of_1000_users_stores_every_profile() {
     let profiles: Vec<Profile> = (0..1000)
         .map(|n| {
-            let profile = Profile::new(format!("user-{n}"), format!("User {n}"));
+            let profile = Profile::new(uid(&format!("user-{n}")), format!("User {n}"));
             if n % 3 == 0 {
                 profile.with_email(format!("user-{n}@example.com"))
             } else {
@@ -213,7 +221,7 @@ async fn a_bulk_resync_of_1000_users_stores_every_profile() {
     let (emulator, client) = livefyre(16, template(&served)).await;
     let started = Instant::now();
 
-    let ids: Vec<String> = profiles.iter().map(|p| p.id.clone()).collect();
+    let ids: Vec<UserId> = profiles.iter().map(|p| p.id.clone()).collect();
     let outcomes = client.sync_users(ids.clone(), 32).await;
     assert_eq!(outcomes.len(), 1000);
     for ((id, outcome), expected) in outcomes.iter().zip(&ids) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
-use tower_livefyre::{Network, NetworkError, TokenError};
+use tower_livefyre::{Network, NetworkError, TokenError, UserId};
 
 const NOW: u64 = 1_800_000_000;
 
@@ -423,6 +423,73 @@ fn leeway_extends_expiry_inclusively() {
     }
 }
 
+/// Issue 9, defect 2: the official libraries compare whole seconds (`expires >= now`, floats
+/// truncated), so a token with `expires = T` is valid through the whole second `T`.
+#[test]
+fn expires_is_compared_in_whole_seconds_like_the_official_libraries() {
+    let network = network();
+    let after = |millis: u64| at(NOW) + Duration::from_millis(millis);
+    let validate_at = |token: &str, millis: u64, leeway_millis: u64| {
+        network
+            .validate_livefyre_token_at(token, after(millis), Duration::from_millis(leeway_millis))
+            .map(|_| ())
+    };
+    let whole = forge(HEADER, &claims_expiring(&NOW.to_string()), KEY);
+    // A float is truncated: `NOW.9` expires with the second `NOW` too.
+    let float = forge(HEADER, &claims_expiring(&format!("{NOW}.9")), KEY);
+    for token in [&whole, &float] {
+        for (millis, leeway, expected) in [
+            (0, 0, Ok(())),
+            (1, 0, Ok(())),
+            (950, 0, Ok(())),
+            (999, 0, Ok(())),
+            (1000, 0, Err(TokenError::Expired)),
+            (1500, 0, Err(TokenError::Expired)),
+            // Leeway moves the clock back, in whole seconds or not.
+            (1400, 500, Ok(())),
+            (1500, 500, Err(TokenError::Expired)),
+            (1999, 1000, Ok(())),
+            (2000, 1000, Err(TokenError::Expired)),
+            (2999, 2000, Ok(())),
+            (3000, 2000, Err(TokenError::Expired)),
+        ] {
+            assert_eq!(
+                validate_at(token, millis, leeway),
+                expected,
+                "now = expires + {millis} ms, leeway {leeway} ms"
+            );
+        }
+    }
+    // A leeway larger than the clock does not overflow.
+    assert_eq!(validate_at(&whole, 5000, u64::MAX), Ok(()));
+}
+
+/// Issue 9, defect 5: a number out of `f64`'s range is refused with a reason naming its
+/// claim, not as a malformed payload.
+#[test]
+fn an_out_of_range_expires_is_named() {
+    for literal in ["1e400", "-1e400", "1.5e309"] {
+        let token = forge(HEADER, &claims_expiring(literal), KEY);
+        let error = validate(&token).unwrap_err();
+        assert_eq!(error, TokenError::ClaimOutOfRange("expires"), "{literal}");
+        assert!(error.to_string().contains("`expires`"), "{error}");
+    }
+    // The other claims this crate reads are named the same way.
+    let domain = claims_expiring("4102444800").replace(r#""labs.fyre.co""#, "1e400");
+    assert_eq!(
+        validate(&forge(HEADER, &domain, KEY)),
+        Err(TokenError::ClaimOutOfRange("domain"))
+    );
+    // Claims nobody reads stay ignored, as before, whatever their value.
+    let extra = claims_expiring("4102444800").replace('{', r#"{"other":1e400,"#);
+    assert_eq!(validate(&forge(HEADER, &extra, KEY)), Ok(()));
+    // `null` is still a claim of the wrong type, not a missing one.
+    assert_eq!(
+        validate(&forge(HEADER, &claims_expiring("null"), KEY)),
+        Err(TokenError::MistypedClaim("expires"))
+    );
+}
+
 #[test]
 fn claims_are_returned() {
     let token = forge(HEADER, &claims_expiring("4102444800.625"), KEY);
@@ -465,7 +532,7 @@ fn previous_keys_validate_and_current_key_signs() {
 fn built_tokens_are_exactly_the_documented_bytes() {
     let token = network()
         .build_user_auth_token_at(
-            "ann.lee",
+            &"ann.lee".parse().unwrap(),
             "Ann Lee",
             Duration::from_secs(3600),
             at(1_700_000_000),
@@ -526,7 +593,7 @@ fn byte_identical_to_pyjwt() {
     let now = 1_700_000_000;
     let token = network
         .build_user_auth_token_at(
-            "system",
+            &UserId::SYSTEM,
             "system",
             Duration::from_secs(4_102_444_800 - now),
             at(now),
@@ -539,32 +606,30 @@ fn byte_identical_to_pyjwt() {
 fn builder_input_rules() {
     let network = network();
     let ttl = Duration::from_secs(60);
+    // Ids are `UserId`s: a bad one cannot reach the builder at all.
     for id in [
         "", "ann\n", "ann lee", "ann/1", "änn", "a\0", "a+b", "a=b", "\nann",
     ] {
-        assert_eq!(
-            network.build_user_auth_token(id, "Ann", ttl),
-            Err(TokenError::InvalidUserId(id.to_owned())),
-            "id {id:?}"
-        );
+        assert!(id.parse::<UserId>().is_err(), "id {id:?}");
     }
     for id in ["a", "A-b_c.d", "123", "system"] {
         assert!(
-            network.build_user_auth_token(id, "Ann", ttl).is_ok(),
+            network
+                .build_user_auth_token(&id.parse().unwrap(), "Ann", ttl)
+                .is_ok(),
             "id {id:?}"
         );
     }
+    let ann: UserId = "ann".parse().unwrap();
     assert!(
         network
-            .build_user_auth_token("ann", &"é".repeat(50), ttl)
+            .build_user_auth_token(&ann, &"é".repeat(50), ttl)
             .is_ok()
     );
     assert_eq!(
-        network.build_user_auth_token("ann", &"é".repeat(51), ttl),
+        network.build_user_auth_token(&ann, &"é".repeat(51), ttl),
         Err(TokenError::DisplayNameTooLong { chars: 51 })
     );
-    let message = TokenError::InvalidUserId("ann\n".into()).to_string();
-    assert!(message.contains("letters, digits"), "{message}");
 }
 
 #[test]

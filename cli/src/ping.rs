@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use tower_livefyre::{PingClient, PingError};
+use tower_livefyre::{PingClient, PullUrlTemplate, UserId};
 
 use crate::args::{ApiArgs, NetworkArgs, PingArgs, RegisterArgs};
 use crate::error::CliError;
@@ -12,9 +12,17 @@ use crate::key::{self, DEMO_NETWORK};
 const CONCURRENCY: usize = 4;
 
 pub async fn ping(args: PingArgs) -> Result<ExitCode, CliError> {
+    let ids = args
+        .ids
+        .iter()
+        .map(|id| {
+            id.parse::<UserId>()
+                .map_err(|error| CliError::Usage(format!("{id:?}: {error}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let client = client(&args.network, &args.api)?;
     let mut failed = 0usize;
-    for (id, outcome) in client.sync_users(args.ids, CONCURRENCY).await {
+    for (id, outcome) in client.sync_users(ids, CONCURRENCY).await {
         match outcome {
             Ok(()) => println!("{id}: pinged"),
             Err(error) => {
@@ -31,15 +39,15 @@ pub async fn ping(args: PingArgs) -> Result<ExitCode, CliError> {
 }
 
 pub async fn register(args: RegisterArgs) -> Result<ExitCode, CliError> {
+    let template: PullUrlTemplate = args
+        .template
+        .parse()
+        .map_err(|error| CliError::Usage(format!("URL_TEMPLATE {:?}: {error}", args.template)))?;
     let client = client(&args.network, &args.api)?;
     client
-        .set_user_sync_url(&args.template)
+        .set_user_sync_url(&template)
         .await
-        .map_err(|error| match error {
-            // Refused before anything was sent: the command line is wrong.
-            PingError::InvalidTemplate { .. } => CliError::Usage(format!("URL_TEMPLATE: {error}")),
-            error => CliError::Failed(format!("registration failed: {error}")),
-        })?;
+        .map_err(|error| CliError::Failed(format!("registration failed: {error}")))?;
     println!(
         "registered {} for {} at {}",
         args.template,

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use tower_livefyre::{Network, SYSTEM_USER, TokenError};
+use tower_livefyre::{Network, SYSTEM_USER, TokenError, UserId};
 
 use crate::args::{NetworkArgs, TokenArgs, TokenCommand};
 use crate::error::CliError;
@@ -40,10 +40,13 @@ fn print_token(
     display_name: &str,
     ttl: u64,
 ) -> Result<ExitCode, CliError> {
+    let user: UserId = user
+        .parse()
+        .map_err(|error| CliError::Usage(format!("{user:?}: {error}")))?;
     let credentials = key::credentials(network, Some(DEMO_NETWORK))?;
     let token = credentials
         .network
-        .build_user_auth_token(user, display_name, Duration::from_secs(ttl))
+        .build_user_auth_token(&user, display_name, Duration::from_secs(ttl))
         .map_err(|error| CliError::Usage(error.to_string()))?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)

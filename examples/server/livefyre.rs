@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::Any;
 use tower_livefyre::outbox::{Outbox, Relay};
-use tower_livefyre::{Network, PingClient};
+use tower_livefyre::{Network, PingClient, PullUrlTemplate};
 
 use crate::support;
 
@@ -58,9 +58,16 @@ pub fn relay(outbox: &Outbox<Any>, client: PingClient) -> Result<Relay<Any>, Box
 /// Registers `template` until Livefyre accepts it, backing off up to 10 s between tries.
 /// Gives up (loudly) only on answers retrying cannot change, such as a wrong key.
 pub async fn register(client: &PingClient, template: &str) {
+    let template: PullUrlTemplate = match template.parse() {
+        Ok(template) => template,
+        Err(error) => {
+            tracing::error!(%error, %template, "pull URL refused; pings will park until it is fixed");
+            return;
+        }
+    };
     let mut wait = Duration::from_millis(250);
     loop {
-        match client.set_user_sync_url(template).await {
+        match client.set_user_sync_url(&template).await {
             Ok(()) => {
                 tracing::info!(%template, "pull URL registered");
                 return;

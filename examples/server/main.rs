@@ -48,7 +48,9 @@ use sqlx::AnyPool;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_livefyre::outbox::Outbox;
-use tower_livefyre::{DisplayRules, EmailNotifications, Frequency, Name, Profile, pull_endpoint};
+use tower_livefyre::{
+    DisplayRules, EmailNotifications, Frequency, Name, Profile, UserId, pull_endpoint,
+};
 use tracing_subscriber::EnvFilter;
 use users::{CREATE_USERS, SqlUsers, store_changed};
 
@@ -56,7 +58,7 @@ const DEFAULT_DATABASE_URL: &str = "sqlite://tower-livefyre-demo.db?mode=rwc";
 
 fn demo_users() -> Vec<Profile> {
     vec![
-        Profile::new("ann.lee", "Ann Lee")
+        Profile::new(UserId::from_static("ann.lee"), "Ann Lee")
             .with_name(Name::new().with_first("Ann").with_last("Lee"))
             .with_email("ann.lee@example.com")
             .with_image_url("https://example.com/avatars/ann.lee.png")
@@ -66,8 +68,8 @@ fn demo_users() -> Vec<Profile> {
                 EmailNotifications::new().with_replies(Frequency::Immediately),
             )
             .with_display_rules(DisplayRules::new().with_name(true)),
-        Profile::new("bob", "Bob"),
-        Profile::new("carla_m", "Carla M.")
+        Profile::new(UserId::from_static("bob"), "Bob"),
+        Profile::new(UserId::from_static("carla_m"), "Carla M.")
             .with_location("Lisbon")
             .with_bio("Keeps the football threads civil.")
             .with_websites(["https://carla.example.org"])

@@ -4,7 +4,7 @@
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use tower_livefyre::outbox::{Outbox, OutboxError};
 use tower_livefyre::{
-    BoxError, DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileSource,
+    BoxError, DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileSource, UserId,
 };
 
 /// A users table as an app would have it. NULL always means "not set". JSON arrays are TEXT
@@ -108,7 +108,7 @@ impl UserRow {
         (show.image, show.remote_profile_url) =
             (flag(self.show_image), flag(self.show_remote_profile_url));
 
-        let mut p = Profile::new(self.id, self.display_name);
+        let mut p = Profile::new(UserId::new(self.id)?, self.display_name);
         p.name = (name != Name::new()).then_some(name);
         p.email_notifications = (mail != EmailNotifications::new()).then_some(mail);
         p.display_rules = (show != DisplayRules::new()).then_some(show);
@@ -149,7 +149,7 @@ pub struct SqlUsers(pub AnyPool);
 impl ProfileSource for SqlUsers {
     type Error = BoxError;
 
-    async fn profile(&self, id: &str) -> Result<Option<Profile>, BoxError> {
+    async fn profile(&self, id: &UserId) -> Result<Option<Profile>, BoxError> {
         let mut conn = self.0.acquire().await?;
         load(&mut conn, id).await
     }
@@ -192,7 +192,7 @@ pub async fn store_changed(
         let stored = load(tx, &p.id)
             .await
             .map_err(|source| StoreError::Unreadable {
-                id: p.id.clone(),
+                id: p.id.to_string(),
                 source,
             })?;
         if stored.as_ref() == Some(p) {
@@ -203,7 +203,7 @@ pub async fn store_changed(
         let show = p.display_rules.clone().unwrap_or_default();
         #[rustfmt::skip] // one line per group of columns, in the order of `user_columns!`
         let query = sqlx::query(UPSERT_USER)
-            .bind(p.id.clone()).bind(p.display_name.clone())
+            .bind(p.id.to_string()).bind(p.display_name.clone())
             .bind(name.formatted).bind(name.first).bind(name.middle).bind(name.last)
             .bind(p.nickname.clone()).bind(p.email.clone()).bind(p.image_url.clone())
             .bind(p.profile_url.clone()).bind(p.settings_url.clone())
@@ -217,7 +217,7 @@ pub async fn store_changed(
             .bind(now);
         query.execute(&mut **tx).await?;
         outbox.enqueue(tx, &p.id).await?;
-        changed.push(p.id.clone());
+        changed.push(p.id.to_string());
     }
     Ok(changed)
 }

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile};
+use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile, UserId};
 
 /// The public demo key: fine on a laptop, never in production.
 pub const DEMO_KEY: &str = "tower-livefyre-demo-network-key";
@@ -109,8 +109,8 @@ pub fn listen_addr(default: &str) -> Result<SocketAddr, Box<dyn Error>> {
 }
 
 /// A few users for the in-memory examples.
-pub fn demo_profiles() -> HashMap<String, Profile> {
-    let ann = Profile::new("ann.lee", "Ann Lee")
+pub fn demo_profiles() -> HashMap<UserId, Profile> {
+    let ann = Profile::new(UserId::from_static("ann.lee"), "Ann Lee")
         .with_name(Name::new().with_first("Ann").with_last("Lee"))
         .with_email("ann.lee@example.com")
         .with_image_url("https://example.com/avatars/ann.lee.png")
@@ -120,7 +120,7 @@ pub fn demo_profiles() -> HashMap<String, Profile> {
                 .with_replies(Frequency::Immediately)
                 .with_comments(Frequency::Often),
         );
-    let bob = Profile::new("bob", "Bob");
+    let bob = Profile::new(UserId::from_static("bob"), "Bob");
     [ann, bob]
         .into_iter()
         .map(|profile| (profile.id.clone(), profile))

@@ -16,7 +16,9 @@ use http::{Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_livefyre::{LftokenLayer, LivefyreClaims, Network, Profile, profile_source_fn};
+use tower_livefyre::{
+    LftokenLayer, LivefyreClaims, Network, Profile, UserId, profile_source_fn,
+};
 use tower_livefyre::{PullService, pull::PathTemplateError};
 
 const NOW: u64 = 1_700_000_000;
@@ -33,7 +35,7 @@ fn fixture() -> &'static Fixture {
         let network = Network::new("labs.fyre.co", "labs-network-key-for-tests").unwrap();
         let token = network
             .build_user_auth_token_at(
-                "system",
+                &UserId::SYSTEM,
                 "system",
                 Duration::from_secs(86_400),
                 UNIX_EPOCH + Duration::from_secs(NOW),
@@ -120,7 +122,7 @@ fn check_path_pull(
             let decoded = percent_encoding::percent_decode_str(segment)
                 .decode_utf8()
                 .unwrap();
-            assert_eq!(decoded, profile.id, "{uri}");
+            assert_eq!(decoded, profile.id.as_str(), "{uri}");
         }
         StatusCode::BAD_REQUEST => assert!(body.is_empty()),
         other => panic!("pull answered {other} for {uri}"),
@@ -152,7 +154,7 @@ fn answer(
 
 fn source() -> impl tower_livefyre::ProfileSource {
     profile_source_fn(
-        |id: String| async move { Ok::<_, Infallible>(Some(Profile::new(id, "Fuzz"))) },
+        |id: UserId| async move { Ok::<_, Infallible>(Some(Profile::new(id, "Fuzz"))) },
     )
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
-use tower_livefyre::Network;
+use tower_livefyre::{Network, UserId};
 
 /// A network, the instant to validate at and the tokens valid for it then.
 struct Case {
@@ -40,7 +40,7 @@ fn cases() -> &'static [Case] {
         let labs = Network::new("labs.fyre.co", "labs-network-key-for-tests").unwrap();
         let now = at(1_700_000_000);
         let minted = labs
-            .build_user_auth_token_at("system", "system", Duration::from_secs(86_400), now)
+            .build_user_auth_token_at(&UserId::SYSTEM, "system", Duration::from_secs(86_400), now)
             .unwrap();
         let mut cases = vec![Case {
             network: labs,

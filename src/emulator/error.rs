@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::UserId;
+
 /// Why an [`Emulator`](super::Emulator) call failed.
 ///
 /// No variant holds a token or a key.
@@ -16,9 +18,7 @@ use std::time::Duration;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let emulator = Emulator::start(Network::new("labs.fyre.co", "network-key")?).await?;
-/// let refused = emulator.set_pull_url_template("http://localhost/pull");
-/// assert!(matches!(refused, Err(EmulatorError::InvalidTemplate(_))));
-/// assert!(matches!(emulator.request_pull("ann"), Err(EmulatorError::NoPullUrl)));
+/// assert!(matches!(emulator.request_pull(&"ann".parse()?), Err(EmulatorError::NoPullUrl)));
 /// # Ok(()) }
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -37,16 +37,10 @@ pub enum EmulatorError {
     #[error("no pull of user {id:?} completed within {timeout:?}")]
     Timeout {
         /// The user id waited for.
-        id: String,
+        id: UserId,
         /// How long it waited.
         timeout: Duration,
     },
-    /// A pull URL template without `{id}`, or not an absolute http(s) URL.
-    #[error("invalid pull URL template: {0}")]
-    InvalidTemplate(&'static str),
-    /// A user id outside `[A-Za-z0-9_.-]+`.
-    #[error("user id {0:?} is not made of letters, digits, `_`, `.` and `-`")]
-    InvalidUserId(String),
     /// A pull was requested before any pull URL was registered.
     #[error("no pull URL is registered")]
     NoPullUrl,

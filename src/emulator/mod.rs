@@ -12,8 +12,8 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `POST /` with `actor_token` (a system token) and `pull_profile_url` (the template) | 204; 403 bad token; 400 template without `{id}` or not an absolute `http(s)` URL |
-//! | `POST /api/v3_0/user/{id}/refresh` (also `/api/v3.0/…`) with `lftoken` | 200 and a pull is queued; 403 bad token; 400 invalid id; **409** (text body) when no template is registered yet; 503 when the pull queue is full; or what a [ping fault](#ping-faults) says |
+//! | `POST /` with `actor_token` (a system token) and `pull_profile_url` (the template) | 204; 403 bad token; 400 (text body: why) for a template [`PullUrlTemplate`] refuses |
+//! | `POST /api/v3_0/user/{id}/refresh` (also `/api/v3.0/…`) with `lftoken` | 200 and a pull is queued; 403 bad token; 400 (text body: why) for an id that is not a [`UserId`]; **409** (text body) when no template is registered yet; 503 when the pull queue is full; or what a [ping fault](#ping-faults) says |
 //! | `GET /_emulator/profiles/{id}` | 200 `application/json`, the remote profile; 404 |
 //! | `GET /_emulator/pulls` | 200, a JSON array of [`PullRecord`]s, oldest first |
 //! | `GET /_emulator/pings` (optionally `?id=ID`) | 200, a JSON array of [`PingRecord`]s, oldest first: `id`, `arrived`, `answered` (Unix seconds), `answer` (a status, or `"dropped"`) |
@@ -87,7 +87,7 @@
 //! use hyper_util::service::TowerToHyperService;
 //! use tower::{Layer, service_fn};
 //! use tower_livefyre::emulator::{Emulator, PullOutcome};
-//! use tower_livefyre::{LftokenLayer, Network, Profile};
+//! use tower_livefyre::{LftokenLayer, Network, Profile, UserId};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -95,7 +95,7 @@
 //!
 //! // Your side: a pull endpoint that knows one user.
 //! let endpoint = LftokenLayer::new(network.clone()).layer(service_fn(|_req: Request<_>| async {
-//!     let profile = Profile::new("ann", "Ann Lee");
+//!     let profile = Profile::new(UserId::from_static("ann"), "Ann Lee");
 //!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(serde_json::to_vec(&profile).unwrap()))))
 //! }));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -127,9 +127,10 @@
 //! let ping = post("/api/v3_0/user/ann/refresh".into(), format!("lftoken={token}"))?;
 //! assert_eq!(client.request(ping).await?.status(), 200);
 //!
-//! let record = emulator.wait_for_pull("ann", Duration::from_secs(5)).await?;
+//! let ann = UserId::from_static("ann");
+//! let record = emulator.wait_for_pull(&ann, Duration::from_secs(5)).await?;
 //! assert_eq!(record.outcome, PullOutcome::Stored);
-//! assert_eq!(emulator.remote_profile("ann"), Some(Profile::new("ann", "Ann Lee")));
+//! assert_eq!(emulator.remote_profile(&ann), Some(Profile::new(ann, "Ann Lee")));
 //! emulator.shutdown().await;
 //! # Ok(()) }
 //! ```
@@ -143,8 +144,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::token::is_valid_user_id;
-use crate::{Network, Profile};
+use crate::{Network, Profile, PullUrlTemplate, UserId};
 
 mod builder;
 mod control;
@@ -157,7 +157,6 @@ mod queue;
 mod record;
 mod server;
 mod store;
-mod template;
 
 pub use builder::{
     DEFAULT_LOG_CAPACITY, DEFAULT_MAX_BODY_BYTES, DEFAULT_PULL_TIMEOUT, DEFAULT_WORKERS,
@@ -192,11 +191,12 @@ const GRACE: Duration = Duration::from_secs(1);
 ///
 /// // A port that was just free: the pull cannot connect.
 /// let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-/// emulator.set_pull_url_template(format!("http://{closed}/pull?id={{id}}"))?;
-/// emulator.request_pull("ann")?;
-/// let record = emulator.wait_for_pull("ann", Duration::from_secs(5)).await?;
+/// emulator.set_pull_url_template(format!("http://{closed}/pull?id={{id}}").parse()?);
+/// let ann = "ann".parse()?;
+/// emulator.request_pull(&ann)?;
+/// let record = emulator.wait_for_pull(&ann, Duration::from_secs(5)).await?;
 /// assert_eq!(record.outcome, PullOutcome::ConnectError);
-/// assert_eq!(emulator.remote_profile("ann"), None);
+/// assert_eq!(emulator.remote_profile(&ann), None);
 /// assert_eq!(emulator.pull_log(), vec![record]);
 /// emulator.shutdown().await;
 /// # Ok(()) }
@@ -238,21 +238,14 @@ impl Emulator {
 
     /// The pull URL template registered last, if any.
     #[must_use]
-    pub fn pull_url_template(&self) -> Option<String> {
+    pub fn pull_url_template(&self) -> Option<PullUrlTemplate> {
         self.state.template()
     }
 
-    /// Registers the pull URL template directly, as `POST /` does.
-    ///
-    /// # Errors
-    ///
-    /// [`EmulatorError::InvalidTemplate`] unless it contains `{id}` and is an absolute
-    /// http(s) URL.
-    pub fn set_pull_url_template(&self, template: impl Into<String>) -> Result<(), EmulatorError> {
-        let template = template.into();
-        template::check(&template).map_err(EmulatorError::InvalidTemplate)?;
+    /// Registers the pull URL template directly, as `POST /` does (the template was checked
+    /// when it was parsed, by the same rule).
+    pub fn set_pull_url_template(&self, template: PullUrlTemplate) {
         self.state.set_template(template);
-        Ok(())
     }
 
     /// Queues a pull of `id` as an accepted ping does (Livefyre also pulled on its own,
@@ -260,12 +253,9 @@ impl Emulator {
     ///
     /// # Errors
     ///
-    /// [`EmulatorError::InvalidUserId`], [`EmulatorError::NoPullUrl`] before a template is
-    /// registered, [`EmulatorError::QueueFull`].
-    pub fn request_pull(&self, id: &str) -> Result<(), EmulatorError> {
-        if !is_valid_user_id(id) {
-            return Err(EmulatorError::InvalidUserId(id.to_owned()));
-        }
+    /// [`EmulatorError::NoPullUrl`] before a template is registered,
+    /// [`EmulatorError::QueueFull`].
+    pub fn request_pull(&self, id: &UserId) -> Result<(), EmulatorError> {
         if self.state.template().is_none() {
             return Err(EmulatorError::NoPullUrl);
         }
@@ -276,7 +266,7 @@ impl Emulator {
 
     /// The remote profile of `id`: what the last `stored` pull returned.
     #[must_use]
-    pub fn remote_profile(&self, id: &str) -> Option<Profile> {
+    pub fn remote_profile(&self, id: &UserId) -> Option<Profile> {
         self.state.profile(id)
     }
 
@@ -407,7 +397,7 @@ impl Emulator {
     /// [`EmulatorError::Timeout`] when no such pull completes within `timeout`.
     pub async fn wait_for_pull(
         &self,
-        id: &str,
+        id: &UserId,
         timeout: Duration,
     ) -> Result<PullRecord, EmulatorError> {
         // Subscribe before reading the state, so a completion in between is not missed.
@@ -427,7 +417,7 @@ impl Emulator {
         tokio::time::timeout(timeout, wait)
             .await
             .map_err(|_elapsed| EmulatorError::Timeout {
-                id: id.to_owned(),
+                id: id.clone(),
                 timeout,
             })
     }

@@ -12,9 +12,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::time::{Instant, timeout_at};
 
-use super::template::{self, REDACTED};
 use super::{PullOutcome, PullRecord};
-use crate::{Network, Profile};
+use crate::url::REDACTED;
+use crate::{Network, Profile, PullUrlTemplate, UserId};
 
 const USER_AGENT_VALUE: &str = concat!("tower-livefyre-emulator/", env!("CARGO_PKG_VERSION"));
 
@@ -46,19 +46,19 @@ impl Puller {
     /// Pulls `id`; the profile is `Some` exactly when the outcome is `stored`.
     pub(super) async fn pull(
         &self,
-        id: &str,
-        template: Option<&str>,
+        id: &UserId,
+        template: Option<&PullUrlTemplate>,
     ) -> (PullRecord, Option<Profile>) {
         let Some(template) = template else {
             let record = PullRecord::new(id, String::new(), PullOutcome::ConnectError);
             return (record.reason("no pull URL is registered"), None);
         };
-        let shown_url = template::redacted(template, id);
+        let shown_url = template.redacted(id);
         let Ok(token) = self.network.build_livefyre_token() else {
             let record = PullRecord::new(id, shown_url, PullOutcome::ConnectError);
             return (record.reason("could not sign the system token"), None);
         };
-        let url = template::expand(template, id, &token);
+        let url = template.expand_with_token(id, &token);
         let (mut record, profile) = self.attempt(id, &url, shown_url).await;
         // Error texts come from other crates; make sure none ever carries the token.
         if let Some(reason) = &mut record.reason
@@ -69,7 +69,12 @@ impl Puller {
         (record, profile)
     }
 
-    async fn attempt(&self, id: &str, url: &str, shown: String) -> (PullRecord, Option<Profile>) {
+    async fn attempt(
+        &self,
+        id: &UserId,
+        url: &str,
+        shown: String,
+    ) -> (PullRecord, Option<Profile>) {
         let failed = |outcome, reason: &str| {
             (
                 PullRecord::new(id, shown.clone(), outcome).reason(reason),

@@ -30,7 +30,7 @@ pub(super) async fn worker(
                 () = stopped(&mut shutdown) => return,
             }
         };
-        let (record, profile) = puller.pull(&job.id, job.template.as_deref()).await;
+        let (record, profile) = puller.pull(&job.id, job.template.as_ref()).await;
         tracing::debug!(
             id = %record.id,
             outcome = %record.outcome,

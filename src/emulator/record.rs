@@ -5,6 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Serialize, Serializer};
 
+use crate::UserId;
+
 /// How one pull ended.
 ///
 /// Serialized in snake case (`"stored"`, `"not_found"`, …), as in `GET /_emulator/pulls`.
@@ -78,10 +80,11 @@ impl fmt::Display for PullOutcome {
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let emulator = Emulator::start(Network::new("labs.fyre.co", "network-key")?).await?;
 /// // Nothing serves profiles under the emulator's own inspection path: a 404.
-/// emulator.set_pull_url_template(format!("{}/_emulator/profiles/{{id}}", emulator.url()))?;
-/// emulator.request_pull("ann")?;
+/// emulator.set_pull_url_template(format!("{}/_emulator/profiles/{{id}}", emulator.url()).parse()?);
+/// let ann = "ann".parse()?;
+/// emulator.request_pull(&ann)?;
 ///
-/// let record = emulator.wait_for_pull("ann", Duration::from_secs(5)).await?;
+/// let record = emulator.wait_for_pull(&ann, Duration::from_secs(5)).await?;
 /// assert_eq!(record.outcome, PullOutcome::NotFound);
 /// assert_eq!(record.status, Some(404));
 /// assert!(record.url.ends_with("/_emulator/profiles/ann?lftoken=REDACTED"));
@@ -94,7 +97,7 @@ impl fmt::Display for PullOutcome {
 #[non_exhaustive]
 pub struct PullRecord {
     /// The user id pulled.
-    pub id: String,
+    pub id: UserId,
     /// When the attempt finished (JSON: Unix seconds as a float, e.g. `1732371695.125`).
     #[serde(serialize_with = "unix_seconds")]
     pub time: SystemTime,
@@ -109,9 +112,9 @@ pub struct PullRecord {
 }
 
 impl PullRecord {
-    pub(super) fn new(id: &str, url: String, outcome: PullOutcome) -> Self {
+    pub(super) fn new(id: &UserId, url: String, outcome: PullOutcome) -> Self {
         Self {
-            id: id.to_owned(),
+            id: id.clone(),
             time: SystemTime::now(),
             status: None,
             outcome,

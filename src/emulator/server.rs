@@ -22,9 +22,8 @@ use serde::Serialize;
 
 use super::params::{Params, Refused, read_body};
 use super::store::State;
-use super::{FaultPlan, GRACE, PingAnswer, PingFault, PingRecord, control, stopped, template};
-use crate::Network;
-use crate::token::is_valid_user_id;
+use super::{FaultPlan, GRACE, PingAnswer, PingFault, PingRecord, control, stopped};
+use crate::{Network, PullUrlTemplate, UserId};
 
 /// What the handlers need.
 pub(super) struct App {
@@ -172,9 +171,15 @@ impl App {
     /// force and are logged, whatever their answer.
     async fn ping(&self, raw_id: &str, request: Request<Incoming>) -> Result<Reply, Dropped> {
         let arrived = SystemTime::now();
-        let id = percent_decode_str(raw_id).decode_utf8();
-        let Some(id) = id.ok().filter(|id| is_valid_user_id(id)) else {
-            return Ok(self.refuse_invalid_id(request).await);
+        let id = match percent_decode_str(raw_id).decode_utf8().map(UserId::new) {
+            Ok(Ok(id)) => id,
+            Ok(Err(invalid)) => {
+                return Ok(self.refuse_invalid_id(request, invalid.to_string()).await);
+            }
+            Err(_) => {
+                let reason = "the user id is not UTF-8".to_owned();
+                return Ok(self.refuse_invalid_id(request, reason).await);
+            }
         };
         let answer = self.answer_ping(&id, request).await;
         let logged = match &answer {
@@ -183,11 +188,11 @@ impl App {
         };
         tracing::debug!(%id, answer = %logged, "emulator ping");
         self.state
-            .record_ping(PingRecord::new(id.into_owned(), arrived, logged));
+            .record_ping(PingRecord::new(id.into_string(), arrived, logged));
         answer
     }
 
-    async fn answer_ping(&self, id: &str, request: Request<Incoming>) -> Result<Reply, Dropped> {
+    async fn answer_ping(&self, id: &UserId, request: Request<Incoming>) -> Result<Reply, Dropped> {
         let params = match Params::read(request, self.max_body_bytes).await {
             Ok(params) => params,
             Err(refused) => return Ok(refused_reply(refused)),
@@ -215,7 +220,7 @@ impl App {
 
     /// A ping whose path holds no valid user id: 403 for a bad token (checked first, as
     /// for every ping), else 400.
-    async fn refuse_invalid_id(&self, request: Request<Incoming>) -> Reply {
+    async fn refuse_invalid_id(&self, request: Request<Incoming>, reason: String) -> Reply {
         let params = match Params::read(request, self.max_body_bytes).await {
             Ok(params) => params,
             Err(refused) => return refused_reply(refused),
@@ -223,10 +228,7 @@ impl App {
         if !self.token_ok(params.get("lftoken"), "ping") {
             return empty(StatusCode::FORBIDDEN);
         }
-        text(
-            StatusCode::BAD_REQUEST,
-            "the user id must be letters, digits, `_`, `.` and `-`",
-        )
+        text(StatusCode::BAD_REQUEST, reason)
     }
 
     /// `POST /_emulator/faults`: replaces the faults in force.
@@ -270,9 +272,10 @@ impl App {
             Ok(None) => return text(StatusCode::BAD_REQUEST, "pull_profile_url is missing"),
             Err(_) => return text(StatusCode::BAD_REQUEST, "pull_profile_url is duplicated"),
         };
-        if let Err(problem) = template::check(&template) {
-            return text(StatusCode::BAD_REQUEST, problem);
-        }
+        let template = match PullUrlTemplate::parse(template) {
+            Ok(template) => template,
+            Err(problem) => return text(StatusCode::BAD_REQUEST, problem.to_string()),
+        };
         self.state.set_template(template);
         empty(StatusCode::NO_CONTENT)
     }

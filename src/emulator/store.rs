@@ -20,7 +20,7 @@ use tokio::sync::{Notify, watch};
 
 use super::fault::{FaultPlan, FaultSchedule, PingFault};
 use super::{PingRecord, PullRecord};
-use crate::Profile;
+use crate::{Profile, PullUrlTemplate, UserId};
 
 /// Most ids waiting at once; past it, pings get 503 instead of growing memory without bound.
 const MAX_QUEUED: usize = 100_000;
@@ -31,9 +31,9 @@ pub(super) struct QueueFull;
 
 /// One pull a worker took from the queue.
 pub(super) struct Job {
-    pub(super) id: String,
+    pub(super) id: UserId,
     /// The template registered when the job started.
-    pub(super) template: Option<String>,
+    pub(super) template: Option<PullUrlTemplate>,
     /// `User::requested` when the job started.
     covers: u64,
 }
@@ -52,9 +52,9 @@ pub(super) struct State {
 
 #[derive(Default)]
 struct Pulls {
-    template: Option<String>,
+    template: Option<PullUrlTemplate>,
     /// Ids waiting for a worker, oldest first; each at most once.
-    queue: VecDeque<String>,
+    queue: VecDeque<UserId>,
     users: HashMap<String, User>,
     /// How many ids are being pulled right now.
     in_flight: usize,
@@ -105,11 +105,11 @@ impl State {
 
     // ------------------------------------------------------------ template and profiles
 
-    pub(super) fn template(&self) -> Option<String> {
+    pub(super) fn template(&self) -> Option<PullUrlTemplate> {
         lock(&self.pulls).template.clone()
     }
 
-    pub(super) fn set_template(&self, template: String) {
+    pub(super) fn set_template(&self, template: PullUrlTemplate) {
         lock(&self.pulls).template = Some(template);
     }
 
@@ -123,18 +123,18 @@ impl State {
     // ------------------------------------------------------------ the queue
 
     /// Schedules a pull of `id`, unless one is already waiting.
-    pub(super) fn request_pull(&self, id: &str) -> Result<(), QueueFull> {
+    pub(super) fn request_pull(&self, id: &UserId) -> Result<(), QueueFull> {
         let mut guard = lock(&self.pulls);
         let pulls = &mut *guard;
-        let already_queued = pulls.users.get(id).is_some_and(|user| user.queued);
+        let already_queued = pulls.users.get(id.as_str()).is_some_and(|user| user.queued);
         if !already_queued && pulls.queue.len() >= MAX_QUEUED {
             return Err(QueueFull);
         }
-        let user = pulls.users.entry(id.to_owned()).or_default();
+        let user = pulls.users.entry(id.to_string()).or_default();
         user.requested += 1;
         if !already_queued {
             user.queued = true;
-            pulls.queue.push_back(id.to_owned());
+            pulls.queue.push_back(id.clone());
         }
         drop(guard);
         if !already_queued {
@@ -157,10 +157,10 @@ impl State {
         let position = pulls
             .queue
             .iter()
-            .position(|id| users.get(id).is_none_or(|user| !user.in_flight))?;
+            .position(|id| users.get(id.as_str()).is_none_or(|user| !user.in_flight))?;
         let id = pulls.queue.remove(position)?;
         let template = pulls.template.clone();
-        let user = pulls.users.entry(id.clone()).or_default();
+        let user = pulls.users.entry(id.to_string()).or_default();
         user.queued = false;
         user.in_flight = true;
         pulls.in_flight += 1;
@@ -183,7 +183,7 @@ impl State {
         let pulls = &mut *guard;
         push_bounded(&mut pulls.log, self.log_capacity, record.clone());
         pulls.in_flight -= 1;
-        let user = pulls.users.entry(job.id).or_default();
+        let user = pulls.users.entry(job.id.into_string()).or_default();
         user.in_flight = false;
         if profile.is_some() {
             user.profile = profile;

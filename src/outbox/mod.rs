@@ -243,11 +243,8 @@ impl<DB: Backend> fmt::Debug for Outbox<DB> {
     }
 }
 
-/// The id rule, before any SQL runs.
+/// The id rule, [`UserId`](crate::UserId)'s, before any SQL runs.
 fn checked_user_id(user_id: &str) -> Result<&str, OutboxError> {
-    if crate::token::is_valid_user_id(user_id) {
-        Ok(user_id)
-    } else {
-        Err(OutboxError::InvalidUserId(user_id.to_owned()))
-    }
+    crate::UserId::check(user_id.as_bytes())?;
+    Ok(user_id)
 }

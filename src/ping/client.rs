@@ -9,25 +9,16 @@ use futures_util::StreamExt as _;
 use http::{Request, Response, Uri};
 use http_body::Body;
 use http_body_util::Full;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tower_service::Service;
 
 use super::send::{Call, send};
 use super::transport::{DefaultClient, default_client};
-use super::validate::{check_base_url, check_template};
+use super::validate::check_base_url;
 use super::{PingConfigError, PingError, RetryPolicy};
-use crate::token::is_valid_user_id;
-use crate::{BoxError, Network};
+use crate::{BoxError, Network, PullUrlTemplate, UserId};
 
 /// How long one attempt may take, from sending the request to the response headers: 10 s.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Everything but RFC 3986 unreserved characters is escaped in the id's path segment.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// Sends pings ([`sync_user`](Self::sync_user), [`sync_users`](Self::sync_users)) and the
 /// pull URL registration ([`set_user_sync_url`](Self::set_user_sync_url)) to Livefyre, each
@@ -86,10 +77,10 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// let client = PingClient::new(network)?;
 ///
 /// // Once per network (or in Studio):
-/// client.set_user_sync_url("https://example.com/livefyre/pull?id={id}").await?;
+/// client.set_user_sync_url(&"https://example.com/livefyre/pull?id={id}".parse()?).await?;
 ///
 /// // Whenever a profile changes:
-/// client.sync_user("ann.lee").await?;
+/// client.sync_user(&"ann.lee".parse()?).await?;
 /// # Ok(()) }
 /// ```
 ///
@@ -111,8 +102,6 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 ///     format!("{client:?}"),
 ///     r#"PingClient { base_url: "http://127.0.0.1:3001", network: "labs.fyre.co", .. }"#
 /// );
-/// // Bad ids are refused before any request is made.
-/// assert!(matches!(client.sync_user("ann lee").await, Err(PingError::InvalidUserId(_))));
 /// # Ok(()) }
 /// ```
 ///
@@ -133,7 +122,7 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 ///     Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
 /// });
 /// let client = PingClient::with_client(Network::new("labs.fyre.co", "network-key")?, http);
-/// client.sync_user("ann.lee").await?;
+/// client.sync_user(&"ann.lee".parse()?).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -201,7 +190,7 @@ impl<C> PingClient<C> {
     /// });
     /// let client = PingClient::with_client(Network::new("labs.fyre.co", "key")?, busy)
     ///     .retry(RetryPolicy::never());
-    /// let error = client.sync_user("ann").await.unwrap_err();
+    /// let error = client.sync_user(&"ann".parse()?).await.unwrap_err();
     /// assert!(matches!(error, PingError::Status { attempts: 1, .. }));
     /// assert!(error.is_retryable());
     /// # Ok(()) }
@@ -352,8 +341,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`PingError::InvalidUserId`] (before any request) unless the id fully matches
-    /// `[A-Za-z0-9_.-]+`; otherwise the [`PingError`] of the last attempt.
+    /// The [`PingError`] of the last attempt.
     ///
     /// # Example
     ///
@@ -363,24 +351,18 @@ where
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
-    /// match client.sync_user("ann.lee").await {
+    /// match client.sync_user(&"ann.lee".parse()?).await {
     ///     Ok(()) => {}
     ///     Err(PingError::Forbidden { .. }) => eprintln!("check LIVEFYRE_NETWORK and its key"),
     ///     Err(other) => eprintln!("ping failed after {} attempts: {other}", other.attempts()),
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn sync_user(&self, user_id: &str) -> Result<(), PingError> {
-        if !is_valid_user_id(user_id) {
-            return Err(PingError::InvalidUserId(user_id.to_owned()));
-        }
+    pub async fn sync_user(&self, user_id: &UserId) -> Result<(), PingError> {
         let token = self.config.network.build_livefyre_token()?;
         // Valid ids need no escaping; encoding anyway keeps the path right if the id rules
         // ever widen.
-        let path = format!(
-            "/api/v3_0/user/{}/refresh",
-            utf8_percent_encode(user_id, PATH_SEGMENT)
-        );
+        let path = format!("/api/v3_0/user/{}/refresh", crate::url::encode(user_id));
         let params = form_urlencoded::Serializer::new(String::new())
             .append_pair("lftoken", &token)
             .finish();
@@ -390,19 +372,21 @@ where
     /// Pings every id in `ids`, at most `concurrency` at a time (0 counts as 1), and returns
     /// one `(id, outcome)` per input id, in input order.
     ///
-    /// Each id gets the full [`sync_user`](Self::sync_user) treatment, retries included; an
-    /// invalid id gets [`PingError::InvalidUserId`] without a request and does not stop the
-    /// others.
+    /// Each id gets the full [`sync_user`](Self::sync_user) treatment, retries included; a
+    /// failure does not stop the others.
     ///
     /// # Example
     ///
     /// ```no_run
-    /// use tower_livefyre::{Network, PingClient};
+    /// use tower_livefyre::{Network, PingClient, UserId};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
-    /// let ids = vec!["ann.lee", "bob", "carol_1"];
+    /// let ids: Vec<UserId> = ["ann.lee", "bob", "carol_1"]
+    ///     .into_iter()
+    ///     .map(str::parse)
+    ///     .collect::<Result<_, _>>()?;
     /// for (id, outcome) in client.sync_users(ids, 16).await {
     ///     if let Err(error) = outcome {
     ///         eprintln!("{id}: {error}");
@@ -414,20 +398,16 @@ where
         &self,
         ids: I,
         concurrency: usize,
-    ) -> Vec<(String, Result<(), PingError>)>
+    ) -> Vec<(UserId, Result<(), PingError>)>
     where
-        I: IntoIterator,
-        I::Item: Into<String>,
+        I: IntoIterator<Item = UserId>,
     {
         // `buffered` keeps input order and never holds more than `concurrency` pings in
         // flight, so nothing is dropped or reordered.
         futures_util::stream::iter(ids)
-            .map(|id| {
-                let id: String = id.into();
-                async move {
-                    let outcome = self.sync_user(&id).await;
-                    (id, outcome)
-                }
+            .map(|id| async move {
+                let outcome = self.sync_user(&id).await;
+                (id, outcome)
             })
             .buffered(concurrency.max(1))
             .collect()
@@ -442,29 +422,28 @@ where
     ///
     /// # Errors
     ///
-    /// [`PingError::InvalidTemplate`] (before any request) unless the template contains the
-    /// literal `{id}` and is an absolute `http` or `https` URL once `{id}` is filled in;
-    /// otherwise the [`PingError`] of the last attempt.
+    /// The [`PingError`] of the last attempt. The template was checked when the
+    /// [`PullUrlTemplate`] was parsed.
     ///
     /// # Example
     ///
     /// ```
-    /// use tower_livefyre::{Network, PingClient, PingError};
+    /// use tower_livefyre::{Network, PingClient, PullUrlTemplate, PullUrlTemplateError};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
-    /// // Refused before any request: no `{id}`.
-    /// let refused = client.set_user_sync_url("https://example.com/pull").await;
-    /// assert!(matches!(refused, Err(PingError::InvalidTemplate { .. })));
+    /// // Refused before any request can be made: no `{id}`.
+    /// let refused = "https://example.com/pull".parse::<PullUrlTemplate>();
+    /// assert_eq!(refused, Err(PullUrlTemplateError::MissingPlaceholder));
+    /// # let _ = client;
     /// # Ok(()) }
     /// ```
-    pub async fn set_user_sync_url(&self, template: &str) -> Result<(), PingError> {
-        check_template(template)?;
+    pub async fn set_user_sync_url(&self, template: &PullUrlTemplate) -> Result<(), PingError> {
         let token = self.config.network.build_livefyre_token()?;
         let params = form_urlencoded::Serializer::new(String::new())
             .append_pair("actor_token", &token)
-            .append_pair("pull_profile_url", template)
+            .append_pair("pull_profile_url", template.as_str())
             .finish();
         self.post("/", params).await
     }

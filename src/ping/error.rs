@@ -17,30 +17,17 @@ use crate::{BoxError, TokenError};
 /// # Example
 ///
 /// ```
-/// use tower_livefyre::{Network, PingClient, PingError};
+/// use tower_livefyre::{PingError, TokenError};
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
-/// let error = client.sync_user("a/b").await.unwrap_err();
-/// assert!(matches!(error, PingError::InvalidUserId(ref id) if id == "a/b"));
+/// // A refusal made before any request.
+/// let error = PingError::from(TokenError::Signing);
 /// assert_eq!(error.attempts(), 0);
 /// assert_eq!(error.status(), None);
 /// assert!(error.is_permanent());
-/// # Ok(()) }
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PingError {
-    /// The user id does not fully match `[A-Za-z0-9_.-]+`; no request was made.
-    #[error("invalid Livefyre user id {0:?}: ids are ASCII letters, digits, `_`, `.` and `-` only")]
-    InvalidUserId(String),
-    /// The pull URL template was refused; no request was made.
-    #[error("invalid pull URL template: {reason}")]
-    InvalidTemplate {
-        /// What is wrong with it.
-        reason: &'static str,
-    },
     /// The request URL could not be formed (too long for `http::Uri`, most likely with
     /// [`token_in_query`](crate::PingClient::token_in_query)); no request was made.
     #[error("could not form the request URL")]
@@ -108,7 +95,7 @@ impl PingError {
     /// use tower_livefyre::PingError;
     ///
     /// assert_eq!(PingError::Forbidden { attempts: 2 }.attempts(), 2);
-    /// assert_eq!(PingError::InvalidUserId("a b".into()).attempts(), 0);
+    /// assert_eq!(PingError::from(tower_livefyre::TokenError::Signing).attempts(), 0);
     /// ```
     #[must_use]
     pub fn attempts(&self) -> u32 {
@@ -118,10 +105,7 @@ impl PingError {
             | Self::Timeout { attempts, .. }
             | Self::Connect { attempts, .. }
             | Self::Transport { attempts, .. } => *attempts,
-            Self::InvalidUserId(_)
-            | Self::InvalidTemplate { .. }
-            | Self::InvalidRequestUrl(_)
-            | Self::Token(_) => 0,
+            Self::InvalidRequestUrl(_) | Self::Token(_) => 0,
         }
     }
 
@@ -209,11 +193,7 @@ impl PingError {
                     || status.is_server_error()
             }
             Self::Timeout { .. } | Self::Connect { .. } | Self::Transport { .. } => true,
-            Self::InvalidUserId(_)
-            | Self::InvalidTemplate { .. }
-            | Self::InvalidRequestUrl(_)
-            | Self::Token(_)
-            | Self::Forbidden { .. } => false,
+            Self::InvalidRequestUrl(_) | Self::Token(_) | Self::Forbidden { .. } => false,
         }
     }
 
@@ -224,9 +204,9 @@ impl PingError {
     /// - [`Status`](Self::Status) with any status that is not retryable: every `4xx` except
     ///   `408` and `429`, and the unsuccessful `1xx`/`3xx` answers (redirects are not
     ///   followed);
-    /// - the refusals made before any request: [`InvalidUserId`](Self::InvalidUserId),
-    ///   [`InvalidTemplate`](Self::InvalidTemplate),
-    ///   [`InvalidRequestUrl`](Self::InvalidRequestUrl) and [`Token`](Self::Token).
+    /// - the refusals made before any request: [`InvalidRequestUrl`](Self::InvalidRequestUrl)
+    ///   and [`Token`](Self::Token). (Ids and templates are [`UserId`](crate::UserId)s and
+    ///   [`PullUrlTemplate`](crate::PullUrlTemplate)s, checked before a client sees them.)
     ///
     /// # Example
     ///
@@ -251,10 +231,7 @@ impl PingError {
             | Self::Timeout { attempts, .. }
             | Self::Connect { attempts, .. }
             | Self::Transport { attempts, .. } => *attempts = count,
-            Self::InvalidUserId(_)
-            | Self::InvalidTemplate { .. }
-            | Self::InvalidRequestUrl(_)
-            | Self::Token(_) => {}
+            Self::InvalidRequestUrl(_) | Self::Token(_) => {}
         }
     }
 }

@@ -1,11 +1,9 @@
-//! The checks made before any request: base URLs and pull URL templates.
+//! The check of the base URL, made before any request (pull URL templates are
+//! [`PullUrlTemplate`](crate::PullUrlTemplate)s, checked when parsed).
 
 use http::Uri;
 
-use super::{PingConfigError, PingError};
-
-/// The id put into a pull URL template to check that the result is a URL.
-const SAMPLE_ID: &str = "sample-user.id_0";
+use super::PingConfigError;
 
 /// The base URL normalised: lowercase scheme, authority, path without trailing slashes.
 pub(super) fn check_base_url(url: &str) -> Result<String, PingConfigError> {
@@ -41,44 +39,9 @@ pub(super) fn check_base_url(url: &str) -> Result<String, PingConfigError> {
     ))
 }
 
-/// `Ok` for a template with `{id}` that is an absolute http(s) URL once `{id}` is filled in.
-pub(super) fn check_template(template: &str) -> Result<(), PingError> {
-    let invalid = |reason| PingError::InvalidTemplate { reason };
-    if !template.contains("{id}") {
-        return Err(invalid("it does not contain the literal `{id}`"));
-    }
-    // Check the URL Livefyre will actually call, `{id}` filled in, by the same rule as the
-    // URLs of a profile (and as the emulator's registration endpoint).
-    if !crate::profile::is_web_url(&template.replace("{id}", SAMPLE_ID)) {
-        return Err(invalid(
-            "it is not an absolute http or https URL once `{id}` is filled in",
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn templates() {
-        assert!(check_template("https://example.com/pull?id={id}").is_ok());
-        assert!(check_template("http://example.com/users/{id}/pull").is_ok());
-        for bad in [
-            "https://example.com/pull",
-            "/pull/{id}",
-            "www.example-qa.com/user/{id}",
-            "ftp://example.com/{id}",
-            "https://exa mple.com/{id}",
-            "",
-        ] {
-            assert!(
-                matches!(check_template(bad), Err(PingError::InvalidTemplate { .. })),
-                "{bad:?}"
-            );
-        }
-    }
 
     #[test]
     fn base_urls() {

@@ -6,10 +6,11 @@ use percent_encoding::percent_decode_str;
 
 use super::PullRejection;
 use crate::query::{self, QueryError};
-use crate::token::is_valid_user_id;
+use crate::{MAX_USER_ID_LEN, UserId, UserIdError};
 
-/// Longest raw id accepted, in bytes.
-pub(crate) const MAX_ID_LEN: usize = 256;
+/// Longest raw (percent-encoded) id looked at, in bytes: three per byte of the longest id.
+/// It bounds the decoding work; the id rule itself is [`UserId`]'s.
+const MAX_RAW_ID_LEN: usize = 3 * MAX_USER_ID_LEN;
 
 /// Where to find the id.
 #[derive(Debug, Clone)]
@@ -42,42 +43,87 @@ impl IdLocation {
         })
     }
 
-    /// The id of the request to `uri`, checked to be a Livefyre user id; borrowed unless it
-    /// was percent-encoded.
+    /// The id of the request to `uri`, checked by the [`UserId`] rule; borrowed unless it was
+    /// percent-encoded, so that a profile held in memory is found without a copy.
     pub(crate) fn extract<'u>(&self, uri: &'u http::Uri) -> Result<Cow<'u, str>, PullRejection> {
-        let id = match self {
+        let raw = match self {
             Self::Query(name) => {
-                query::single_value(uri.query(), name, MAX_ID_LEN).map_err(|error| match error {
-                    QueryError::Missing => PullRejection::MissingId,
-                    QueryError::Empty => PullRejection::EmptyId,
+                query::single_raw_value(uri.query(), name).map_err(|error| match error {
                     QueryError::Duplicated => PullRejection::DuplicateId,
-                    QueryError::NotUtf8 => PullRejection::InvalidId,
-                    QueryError::TooLong => PullRejection::IdTooLong { max: MAX_ID_LEN },
+                    _ => PullRejection::MissingId,
                 })?
             }
-            Self::Path { prefix, suffix } => {
-                let raw = uri
-                    .path()
-                    .strip_prefix(prefix.as_str())
-                    .and_then(|rest| rest.strip_suffix(suffix.as_str()))
-                    .filter(|raw| !raw.contains('/'))
-                    .ok_or(PullRejection::MissingId)?;
-                if raw.is_empty() {
-                    return Err(PullRejection::EmptyId);
-                }
-                if raw.len() > MAX_ID_LEN {
-                    return Err(PullRejection::IdTooLong { max: MAX_ID_LEN });
-                }
-                percent_decode_str(raw)
-                    .decode_utf8()
-                    .map_err(|_| PullRejection::InvalidId)?
-            }
+            Self::Path { prefix, suffix } => uri
+                .path()
+                .strip_prefix(prefix.as_str())
+                .and_then(|rest| rest.strip_suffix(suffix.as_str()))
+                .filter(|raw| !raw.contains('/'))
+                .ok_or(PullRejection::MissingId)?,
         };
-        // Ids reach user-written lookups (SQL, files, HTTP): only Livefyre's charset passes.
-        if is_valid_user_id(&id) {
-            Ok(id)
-        } else {
-            Err(PullRejection::InvalidId)
-        }
+        decode(raw).map_err(PullRejection::InvalidId)
+    }
+}
+
+/// Percent-decodes a raw id and checks it. `+` is not decoded to a space: a space is no
+/// more an id byte than `+` is.
+fn decode(raw: &str) -> Result<Cow<'_, str>, UserIdError> {
+    if raw.len() > MAX_RAW_ID_LEN {
+        return Err(UserIdError::TooLong { len: raw.len() });
+    }
+    let decoded: Cow<'_, [u8]> = percent_decode_str(raw).into();
+    UserId::check(&decoded)?;
+    // Checked: ASCII only, so UTF-8.
+    Ok(match decoded {
+        Cow::Borrowed(_) => Cow::Borrowed(raw),
+        Cow::Owned(bytes) => Cow::Owned(String::from_utf8(bytes).map_err(|error| {
+            let index = error.utf8_error().valid_up_to();
+            UserIdError::InvalidByte {
+                index,
+                byte: error.as_bytes()[index],
+            }
+        })?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_table() {
+        assert_eq!(decode("ann.lee"), Ok(Cow::Borrowed("ann.lee")));
+        assert!(matches!(decode("ann.lee"), Ok(Cow::Borrowed(_))));
+        assert_eq!(decode("%61nn").as_deref(), Ok("ann"));
+        assert_eq!(decode(""), Err(UserIdError::Empty));
+        assert_eq!(
+            decode("a+b"),
+            Err(UserIdError::InvalidByte {
+                index: 1,
+                byte: b'+'
+            })
+        );
+        assert_eq!(
+            decode("a%2Fb"),
+            Err(UserIdError::InvalidByte {
+                index: 1,
+                byte: b'/'
+            })
+        );
+        assert_eq!(
+            decode("%FF"),
+            Err(UserIdError::InvalidByte {
+                index: 0,
+                byte: 0xff
+            })
+        );
+        let long = "a".repeat(MAX_USER_ID_LEN + 1);
+        assert_eq!(decode(&long), Err(UserIdError::TooLong { len: 257 }));
+        // Encoded, 256 bytes of id are 768 raw bytes: accepted; one more raw byte is not.
+        let encoded = "%61".repeat(MAX_USER_ID_LEN);
+        assert_eq!(decode(&encoded).map(|id| id.len()), Ok(MAX_USER_ID_LEN));
+        assert_eq!(
+            decode(&format!("{encoded}a")),
+            Err(UserIdError::TooLong { len: 769 })
+        );
     }
 }

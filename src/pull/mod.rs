@@ -33,7 +33,7 @@ use crate::{Lftoken, LftokenLayer, Network, ProfileSource};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let network = Network::new("labs.fyre.co", "network-key")?;
-/// let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
+/// let users = HashMap::from([("ann".to_owned(), Profile::new("ann".parse()?, "Ann Lee"))]);
 /// let endpoint = pull_endpoint(network.clone(), users);
 ///
 /// let token = network.build_livefyre_token()?;

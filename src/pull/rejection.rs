@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use crate::{BoxError, ProfileError};
+use crate::{BoxError, ProfileError, UserIdError};
 
 /// Why a pull did not return a profile; carried in the response's extensions.
 ///
@@ -20,22 +20,13 @@ pub enum PullRejection {
     /// No id in the request (400).
     #[error("the request has no user id")]
     MissingId,
-    /// The id is empty (400).
-    #[error("the user id is empty")]
-    EmptyId,
     /// The id parameter appears more than once (400).
     #[error("more than one user id")]
     DuplicateId,
-    /// The id is longer than allowed (400).
-    #[error("the user id is longer than {max} bytes")]
-    IdTooLong {
-        /// The cap.
-        max: usize,
-    },
-    /// The id does not percent-decode to UTF-8, or is not a Livefyre user id
-    /// (`[A-Za-z0-9_.-]+`) (400).
-    #[error("the user id is not a Livefyre user id")]
-    InvalidId,
+    /// The id, percent-decoded, is not a Livefyre user id: empty, too long, or a byte
+    /// outside `[A-Za-z0-9_.-]` (400).
+    #[error("the user id is not a Livefyre user id: {0}")]
+    InvalidId(#[source] UserIdError),
     /// The source has no such user (404).
     #[error("no such user")]
     NotFound,
@@ -66,11 +57,7 @@ impl PullRejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::MissingId
-            | Self::EmptyId
-            | Self::DuplicateId
-            | Self::IdTooLong { .. }
-            | Self::InvalidId => StatusCode::BAD_REQUEST,
+            Self::MissingId | Self::DuplicateId | Self::InvalidId(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::SourceFailed(_) | Self::InvalidProfile(_) | Self::IdMismatch => {

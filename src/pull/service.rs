@@ -15,7 +15,7 @@ use tower_service::Service;
 
 use super::id::IdLocation;
 use super::{PathTemplateError, PullRejection, ResponseFuture};
-use crate::{BoxError, Profile, ProfileSource};
+use crate::{BoxError, Profile, ProfileSource, UserId};
 
 /// Default time a [`ProfileSource`] has to answer.
 pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,7 +28,7 @@ pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(10);
 /// | request | answer |
 /// |---|---|
 /// | method not GET/HEAD | 405 with `Allow: GET, HEAD` |
-/// | id missing, empty, duplicated, too long, not a Livefyre user id | 400 |
+/// | id missing, duplicated, or not a [`UserId`] (empty, too long, other bytes) | 400 |
 /// | source returns `None` | 404 |
 /// | source fails / times out | 500 / 504 |
 /// | source returns an invalid profile, or one with another `id` | 500 |
@@ -49,7 +49,7 @@ pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let users = HashMap::from([("ann".to_owned(), Profile::new("ann", "Ann Lee"))]);
+/// let users = HashMap::from([("ann".to_owned(), Profile::new("ann".parse()?, "Ann Lee"))]);
 /// let service = PullService::new(users);
 ///
 /// let response = service.oneshot(Request::get("/pull?id=ann").body(())?).await?;
@@ -172,7 +172,8 @@ impl<S: ProfileSource, B> Service<Request<B>> for PullService<S> {
             };
             return ResponseFuture::ready(response);
         }
-        let id = id.into_owned();
+        // Checked by `extract`; the one copy an asynchronous lookup needs anyway.
+        let id = UserId::from_checked(id.into_owned());
         let source = self.source.clone();
         let timeout = self.config.timeout;
         ResponseFuture::lookup(async move {
@@ -187,7 +188,7 @@ impl<S: ProfileSource, B> Service<Request<B>> for PullService<S> {
 /// The profile for `id`, checked to be one Livefyre accepts for that id.
 async fn lookup<S: ProfileSource>(
     source: &S,
-    id: &str,
+    id: &UserId,
     timeout: Duration,
 ) -> Result<Profile, PullRejection> {
     let mut answer = std::pin::pin!(source.profile(id));
@@ -218,7 +219,7 @@ async fn lookup<S: ProfileSource>(
 
 /// Whether `profile` is one Livefyre accepts as the answer for `id`.
 fn check(profile: &Profile, id: &str) -> Result<(), PullRejection> {
-    if profile.id != id {
+    if profile.id.as_str() != id {
         return Err(PullRejection::IdMismatch);
     }
     profile.validate()?;

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub use self::claims::LivefyreClaims;
 pub(crate) use self::validate::validate;
-use crate::Network;
+use crate::{Network, UserId};
 
 /// Lifetime of [`Network::build_livefyre_token`]: 24 hours, as in every official library.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(86_400);
@@ -77,9 +77,9 @@ pub enum TokenError {
     /// `expires` (plus leeway) is before now.
     #[error("token expired")]
     Expired,
-    /// A user id outside `[A-Za-z0-9_.-]+`, which Livefyre refuses.
-    #[error("user id {0:?} is not made of letters, digits, `_`, `.` and `-`")]
-    InvalidUserId(String),
+    /// A claim is a number too large for a 64-bit float, such as `1e400`.
+    #[error("token claim `{0}` is a number out of range")]
+    ClaimOutOfRange(&'static str),
     /// A display name over [`MAX_DISPLAY_NAME_CHARS`] characters.
     #[error("display name has {chars} characters, more than the {MAX_DISPLAY_NAME_CHARS} allowed")]
     DisplayNameTooLong {
@@ -100,8 +100,8 @@ impl Network {
     ///
     /// # Errors
     ///
-    /// [`TokenError::InvalidUserId`] unless the id fully matches `[A-Za-z0-9_.-]+`;
-    /// [`TokenError::DisplayNameTooLong`] past [`MAX_DISPLAY_NAME_CHARS`] characters.
+    /// [`TokenError::DisplayNameTooLong`] past [`MAX_DISPLAY_NAME_CHARS`] characters. The id
+    /// is a [`UserId`], valid by construction.
     ///
     /// # Example
     ///
@@ -110,16 +110,17 @@ impl Network {
     /// use tower_livefyre::{Network, TokenError};
     ///
     /// let network = Network::new("labs.fyre.co", "key")?;
-    /// let token = network.build_user_auth_token("ann.lee", "Ann Lee", Duration::from_secs(3600))?;
+    /// let ann = "ann.lee".parse()?;
+    /// let token = network.build_user_auth_token(&ann, "Ann Lee", Duration::from_secs(3600))?;
     /// assert_eq!(token.split('.').count(), 3);
     ///
-    /// let refused = network.build_user_auth_token("ann\n", "Ann", Duration::from_secs(60));
-    /// assert!(matches!(refused, Err(TokenError::InvalidUserId(_))));
+    /// let refused = network.build_user_auth_token(&ann, &"x".repeat(51), Duration::from_secs(60));
+    /// assert_eq!(refused, Err(TokenError::DisplayNameTooLong { chars: 51 }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build_user_auth_token(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         display_name: &str,
         ttl: Duration,
     ) -> Result<String, TokenError> {
@@ -139,32 +140,29 @@ impl Network {
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
-    /// use tower_livefyre::Network;
+    /// use tower_livefyre::{Network, UserId};
     ///
     /// let network = Network::new("labs.fyre.co", "key")?;
     /// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    /// let a = network.build_user_auth_token_at("system", "system", Duration::from_secs(60), now)?;
-    /// let b = network.build_user_auth_token_at("system", "system", Duration::from_secs(60), now)?;
+    /// let a = network.build_user_auth_token_at(&UserId::SYSTEM, "system", Duration::from_secs(60), now)?;
+    /// let b = network.build_user_auth_token_at(&UserId::SYSTEM, "system", Duration::from_secs(60), now)?;
     /// assert_eq!(a, b);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build_user_auth_token_at(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         display_name: &str,
         ttl: Duration,
         now: SystemTime,
     ) -> Result<String, TokenError> {
-        if !is_valid_user_id(user_id) {
-            return Err(TokenError::InvalidUserId(user_id.to_owned()));
-        }
         let chars = display_name.chars().count();
         if chars > MAX_DISPLAY_NAME_CHARS {
             return Err(TokenError::DisplayNameTooLong { chars });
         }
         let claims = OutgoingClaims {
             domain: self.name(),
-            user_id,
+            user_id: user_id.as_str(),
             display_name,
             expires: unix_seconds(now).saturating_add(ttl.as_secs()),
         };
@@ -204,7 +202,7 @@ impl Network {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build_livefyre_token(&self) -> Result<String, TokenError> {
-        self.build_user_auth_token(SYSTEM_USER, SYSTEM_USER, DEFAULT_TOKEN_TTL)
+        self.build_user_auth_token(&UserId::SYSTEM, SYSTEM_USER, DEFAULT_TOKEN_TTL)
     }
 
     /// Validates a system token against the real clock, with no leeway, like the official
@@ -229,14 +227,18 @@ impl Network {
         self.validate_livefyre_token_at(token, SystemTime::now(), Duration::ZERO)
     }
 
-    /// Validates a system token at the instant `now`, accepting it until `expires + leeway`
-    /// (inclusive).
+    /// Validates a system token at the instant `now`, with `leeway` for clock skew.
+    ///
+    /// Expiry is judged in whole seconds, as the official libraries did (`expires >= now`
+    /// with both in integer seconds, a float `expires` truncated): a token with
+    /// `expires = T` is valid through the whole second `T`, that is while `now - leeway` is
+    /// before `T + 1 s`.
     ///
     /// Checks, in order: length (at most [`DEFAULT_MAX_TOKEN_LEN`]), three base64url parts
     /// without padding, header `alg` exactly `HS256` (any or no `typ`; `kid` and other header
     /// fields ignored), the HMAC-SHA256 signature with any of the network's keys (constant-time
     /// comparison), then the claims: `domain` equal to the network name, `user_id` equal to
-    /// `system`, `expires` a JSON number (integer or float) not in the past. Other claims are
+    /// `system`, `expires` a JSON number (integer or float, at most `f64::MAX`) not in the past. Other claims are
     /// ignored.
     ///
     /// Each thread remembers the last few tokens it found valid for this network value: a
@@ -277,17 +279,6 @@ impl Network {
     ) -> Result<LivefyreClaims, TokenError> {
         validate(self, token, now, leeway, DEFAULT_MAX_TOKEN_LEN)
     }
-}
-
-/// Whether `id` fully matches `[A-Za-z0-9_.-]+`, the user ids Livefyre accepts.
-///
-/// Checked byte by byte, so there is no trailing-newline loophole as with the official
-/// libraries' `^…$` regexes.
-pub(crate) fn is_valid_user_id(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 fn unix_seconds(now: SystemTime) -> u64 {

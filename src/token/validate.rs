@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use super::{LivefyreClaims, SYSTEM_USER, TokenError, cache};
 use crate::Network;
@@ -62,14 +63,25 @@ pub(crate) fn validate(
         }
     };
     // Expiry last, as before any caching: it is the one check whose answer changes with time.
-    let now = now
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64();
-    if claims.expires() + leeway.as_secs_f64() < now {
+    if is_expired(claims.expires(), now, leeway) {
         return Err(TokenError::Expired);
     }
     Ok(claims)
+}
+
+/// Whether a token with this `expires` is expired at `now`, judged as the official libraries
+/// did: `expires >= now` in whole seconds (floats truncated, the clock floored), so the token
+/// is valid through the whole second `expires`. The leeway moves the clock back first, so a
+/// sub-second leeway counts too. Integer-valued `f64`s compare exactly, and nothing overflows:
+/// a leeway past the clock leaves it at 0.
+fn is_expired(expires: f64, now: SystemTime, leeway: Duration) -> bool {
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(leeway)
+        .as_secs();
+    // `as` is exact for every second count below 2^53 (the year 285 million).
+    now as f64 > expires.trunc()
 }
 
 /// Every check but expiry, in order: parts, header, signature, claims.
@@ -103,20 +115,22 @@ fn validate_all_but_expiry(network: &Network, token: &str) -> Result<LivefyreCla
     };
     let claims: RawClaims<'_> = parse_object(payload, "payload is not a JSON object")?;
 
-    let domain = claims.domain.into_string("domain")?;
+    let domain = Claim::read(claims.domain, "domain")?.into_string("domain")?;
     if domain != network.name() {
         return Err(TokenError::WrongDomain);
     }
-    let user_id = claims.user_id.into_string("user_id")?;
+    let user_id = Claim::read(claims.user_id, "user_id")?.into_string("user_id")?;
     if user_id != SYSTEM_USER {
         return Err(TokenError::NotSystemUser);
     }
-    let expires = match claims.expires {
+    let expires = match Claim::read(claims.expires, "expires")? {
         Claim::Number(expires) => expires,
         Claim::Absent => return Err(TokenError::MissingClaim("expires")),
         Claim::Str(_) | Claim::Other => return Err(TokenError::MistypedClaim("expires")),
     };
-    let display_name = match &claims.display_name {
+    // A display name that is not a string (or not a representable number) is ignored.
+    let display_name = Claim::read(claims.display_name, "display_name").unwrap_or_default();
+    let display_name = match &display_name {
         Claim::Str(name) => Some(name.as_ref()),
         _ => None,
     };
@@ -182,16 +196,24 @@ struct RawHeader<'a> {
     alg: Claim<'a>,
 }
 
+/// The claims this crate reads, kept as JSON text: a number serde_json cannot hold (`1e400`)
+/// fails the parse of one claim, which can then be named, rather than of the whole payload.
 #[derive(Deserialize)]
 struct RawClaims<'a> {
-    #[serde(default, borrow)]
-    domain: Claim<'a>,
-    #[serde(default, borrow)]
-    user_id: Claim<'a>,
-    #[serde(default, borrow)]
-    display_name: Claim<'a>,
-    #[serde(default, borrow)]
-    expires: Claim<'a>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    domain: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    user_id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    display_name: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    expires: Option<&'a RawValue>,
+}
+
+/// A claim that is in the payload, `null` included (which `Option`'s own `Deserialize` would
+/// turn into `None`, "absent", where it is a claim of the wrong type).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
 }
 
 /// A claim as found, so that "missing" and "wrong type" are told apart from malformed JSON.
@@ -206,6 +228,17 @@ enum Claim<'a> {
 }
 
 impl<'a> Claim<'a> {
+    /// The claim `name` from its JSON text, which the payload's parse found well-formed: only
+    /// a number out of `f64`'s range fails here.
+    fn read(raw: Option<&'a RawValue>, name: &'static str) -> Result<Self, TokenError> {
+        match raw {
+            Some(raw) => {
+                serde_json::from_str(raw.get()).map_err(|_| TokenError::ClaimOutOfRange(name))
+            }
+            None => Ok(Claim::Absent),
+        }
+    }
+
     fn into_string(self, name: &'static str) -> Result<Cow<'a, str>, TokenError> {
         match self {
             Claim::Str(value) => Ok(value),

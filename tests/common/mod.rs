@@ -9,10 +9,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tower_livefyre::Network;
+use tower_livefyre::{Network, UserId};
 
 pub const NETWORK: &str = "labs.fyre.co";
 pub const KEY: &str = "labs-network-key-for-tests";
+
+/// A user id from a literal the test knows to be valid.
+pub fn uid(id: &str) -> UserId {
+    id.parse().unwrap()
+}
 
 pub fn network() -> Network {
     Network::new(NETWORK, KEY).unwrap()

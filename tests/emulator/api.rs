@@ -9,7 +9,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower_livefyre::emulator::{Emulator, EmulatorError, PullOutcome};
-use tower_livefyre::{Network, Profile};
+use tower_livefyre::{Network, Profile, PullUrlTemplate, UserId};
 
 use crate::support::*;
 
@@ -25,7 +25,10 @@ async fn registration_accepts_a_form_body_or_the_query() {
         204
     );
     assert_eq!(
-        emulator.pull_url_template().as_deref(),
+        emulator
+            .pull_url_template()
+            .as_ref()
+            .map(PullUrlTemplate::as_str),
         Some("http://example.com/pull?id={id}")
     );
 
@@ -36,7 +39,10 @@ async fn registration_accepts_a_form_body_or_the_query() {
     let reply = post(format!("{}/?{query}", emulator.url()), "").await;
     assert_eq!(reply.status, 204);
     assert_eq!(
-        emulator.pull_url_template().as_deref(),
+        emulator
+            .pull_url_template()
+            .as_ref()
+            .map(PullUrlTemplate::as_str),
         Some("https://e.com/u/{id}")
     );
 }
@@ -68,7 +74,7 @@ async fn registration_refuses_bad_tokens() {
     let emulator = Emulator::start(network()).await.unwrap();
     let day = Duration::from_secs(86_400);
     let expired = network()
-        .build_user_auth_token_at("system", "system", day, SystemTime::now() - 2 * day)
+        .build_user_auth_token_at(&UserId::SYSTEM, "system", day, SystemTime::now() - 2 * day)
         .unwrap();
     let wrong_key = Network::new(NETWORK, "another key")
         .unwrap()
@@ -78,7 +84,9 @@ async fn registration_refuses_bad_tokens() {
         .unwrap()
         .build_livefyre_token()
         .unwrap();
-    let user = network().build_user_auth_token("ann", "Ann", day).unwrap();
+    let user = network()
+        .build_user_auth_token(&uid("ann"), "Ann", day)
+        .unwrap();
     for bad in ["", "garbage", &expired, &wrong_key, &wrong_network, &user] {
         let body = form(&[
             ("actor_token", bad),
@@ -101,17 +109,17 @@ async fn registration_refuses_bad_tokens() {
 #[tokio::test]
 async fn ping_on_both_paths_pulls_the_profile() {
     let (emulator, server) = pinged_setup(KEY).await;
-    let ann = Profile::new("ann", "Ann Lee").with_email("ann@example.com");
+    let ann = Profile::new("ann".parse().unwrap(), "Ann Lee").with_email("ann@example.com");
     server.serve_profile(&ann);
 
     let record = pull_of(&emulator, "ann").await;
     assert_eq!(record.outcome, PullOutcome::Stored);
     assert_eq!(record.status, Some(200));
     assert_eq!(record.reason, None);
-    assert_eq!(emulator.remote_profile("ann"), Some(ann.clone()));
+    assert_eq!(emulator.remote_profile(&uid("ann")), Some(ann.clone()));
 
     // The documentation's `v3.0` path, with the token in the query this time.
-    let bob = Profile::new("bob", "Bob");
+    let bob = Profile::new("bob".parse().unwrap(), "Bob");
     server.serve_profile(&bob);
     let url = format!(
         "{}/api/v3.0/user/bob/refresh?lftoken={}",
@@ -119,7 +127,7 @@ async fn ping_on_both_paths_pulls_the_profile() {
         token()
     );
     assert_eq!(post(url, "").await.status, 200);
-    let record = emulator.wait_for_pull("bob", WAIT).await.unwrap();
+    let record = emulator.wait_for_pull(&uid("bob"), WAIT).await.unwrap();
     assert_eq!(record.outcome, PullOutcome::Stored);
 
     for (id, profile) in [("ann", &ann), ("bob", &bob)] {
@@ -138,7 +146,7 @@ async fn ping_on_both_paths_pulls_the_profile() {
 #[tokio::test]
 async fn ping_with_a_bad_token_is_refused_and_pulls_nothing() {
     let (emulator, server) = pinged_setup(KEY).await;
-    server.serve_profile(&Profile::new("ann", "Ann"));
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann"));
     let other = Network::new(NETWORK, "another key")
         .unwrap()
         .build_livefyre_token()
@@ -157,7 +165,7 @@ async fn ping_with_a_bad_token_is_refused_and_pulls_nothing() {
         assert!(reply.body.is_empty());
     }
     let waited = emulator
-        .wait_for_pull("ann", Duration::from_millis(300))
+        .wait_for_pull(&uid("ann"), Duration::from_millis(300))
         .await;
     assert!(matches!(waited, Err(EmulatorError::Timeout { .. })));
     assert!(emulator.pull_log().is_empty());

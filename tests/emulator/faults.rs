@@ -40,7 +40,7 @@ fn answers(log: &[PingRecord]) -> Vec<PingAnswer> {
 #[tokio::test]
 async fn each_fault_answers_one_ping_then_pings_are_accepted_again() {
     let (emulator, server) = pinged_setup(KEY).await;
-    server.serve_profile(&Profile::new("ann", "Ann"));
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann"));
     emulator.set_faults(
         FaultPlan::new()
             .then(
@@ -87,7 +87,7 @@ async fn each_fault_answers_one_ping_then_pings_are_accepted_again() {
 
     // The plan is over: accepted and pulled.
     assert_eq!(try_ping(&emulator, "ann").await, Some(200));
-    let record = emulator.wait_for_pull("ann", WAIT).await.unwrap();
+    let record = emulator.wait_for_pull(&uid("ann"), WAIT).await.unwrap();
     assert_eq!(record.outcome, PullOutcome::Stored);
     assert_eq!(emulator.pull_log().len(), 1);
 
@@ -172,11 +172,11 @@ async fn faults_from_the_builder_apply_from_the_start() {
 #[tokio::test]
 async fn a_slow_ping_is_answered_late_and_still_pulls() {
     let (emulator, server) = pinged_setup(KEY).await;
-    server.serve_profile(&Profile::new("ann", "Ann"));
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann"));
     let delay = Duration::from_millis(200);
     emulator.set_faults(FaultPlan::new().then(PingFault::Slow { delay }, FaultLimit::Pings(1)));
     assert_eq!(ping(&emulator, "ann").await.status, 200);
-    let record = emulator.wait_for_pull("ann", WAIT).await.unwrap();
+    let record = emulator.wait_for_pull(&uid("ann"), WAIT).await.unwrap();
     assert_eq!(record.outcome, PullOutcome::Stored);
     let log = emulator.ping_log();
     let held = log[0].answered.duration_since(log[0].arrived).unwrap();

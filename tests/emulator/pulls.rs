@@ -13,13 +13,13 @@ use crate::support::*;
 #[tokio::test]
 async fn a_pull_endpoint_with_another_key_is_forbidden() {
     let (emulator, server) = pinged_setup("the wrong key").await;
-    server.serve_profile(&Profile::new("ann", "Ann"));
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann"));
     let record = pull_of(&emulator, "ann").await;
     assert_eq!(
         (record.outcome, record.status),
         (PullOutcome::Forbidden, Some(403))
     );
-    assert_eq!(emulator.remote_profile("ann"), None);
+    assert_eq!(emulator.remote_profile(&uid("ann")), None);
 }
 
 #[tokio::test]
@@ -30,21 +30,21 @@ async fn an_unknown_user_is_not_found() {
         (record.outcome, record.status),
         (PullOutcome::NotFound, Some(404))
     );
-    assert_eq!(emulator.remote_profile("nobody"), None);
+    assert_eq!(emulator.remote_profile(&uid("nobody")), None);
 }
 
 #[tokio::test]
 async fn bad_documents_are_invalid_and_keep_the_old_profile() {
     let (emulator, server) = pinged_setup(KEY).await;
-    let good = Profile::new("ann", "Ann");
+    let good = Profile::new("ann".parse().unwrap(), "Ann");
     server.serve_profile(&good);
     assert_eq!(pull_of(&emulator, "ann").await.outcome, PullOutcome::Stored);
 
-    let bad_image = Profile::new("ann", "Ann").with_image_url("not a url");
+    let bad_image = Profile::new("ann".parse().unwrap(), "Ann").with_image_url("not a url");
     let cases = [
         ("not json".to_owned(), "not a profile document"),
         (
-            serde_json::to_string(&Profile::new("bob", "Bob")).unwrap(),
+            serde_json::to_string(&Profile::new("bob".parse().unwrap(), "Bob")).unwrap(),
             "`id`",
         ),
         (serde_json::to_string(&bad_image).unwrap(), "image_url"),
@@ -57,7 +57,7 @@ async fn bad_documents_are_invalid_and_keep_the_old_profile() {
         assert_eq!(record.status, Some(200));
         let reason = record.reason.unwrap();
         assert!(reason.contains(named), "{body}: {reason}");
-        assert_eq!(emulator.remote_profile("ann"), Some(good.clone()));
+        assert_eq!(emulator.remote_profile(&uid("ann")), Some(good.clone()));
     }
 }
 
@@ -69,8 +69,8 @@ async fn a_body_over_the_cap_is_invalid() {
         .await
         .unwrap();
     let server = PullServer::start(KEY).await;
-    emulator.set_pull_url_template(server.template()).unwrap();
-    server.serve_profile(&Profile::new("ann", "A".repeat(2000)));
+    emulator.set_pull_url_template(server.template().parse().unwrap());
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "A".repeat(2000)));
     let record = pull_of(&emulator, "ann").await;
     assert_eq!(record.outcome, PullOutcome::InvalidDocument);
     assert!(record.reason.unwrap().contains("1024"));
@@ -87,12 +87,12 @@ async fn a_slow_pull_endpoint_times_out() {
     // `pull_of` gives up after `WAIT`, far longer than the timeout).
     let server = PullServer::start(KEY).await;
     server.hold();
-    server.serve_profile(&Profile::new("ann", "Ann"));
-    emulator.set_pull_url_template(server.template()).unwrap();
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann"));
+    emulator.set_pull_url_template(server.template().parse().unwrap());
     let record = pull_of(&emulator, "ann").await;
     assert_eq!(record.outcome, PullOutcome::Timeout);
     assert!(record.reason.unwrap().contains("200ms"));
-    assert_eq!(emulator.remote_profile("ann"), None);
+    assert_eq!(emulator.remote_profile(&uid("ann")), None);
 }
 
 /// Regression (issue 9, defect 1): `Instant::now() + Duration::MAX` panicked in the worker,
@@ -108,9 +108,9 @@ async fn any_pull_timeout_works_even_duration_max() {
             .await
             .unwrap();
         let server = PullServer::start(KEY).await;
-        server.serve_profile(&Profile::new("ann", "Ann"));
-        server.serve_profile(&Profile::new("bob", "Bob"));
-        emulator.set_pull_url_template(server.template()).unwrap();
+        server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann"));
+        server.serve_profile(&Profile::new("bob".parse().unwrap(), "Bob"));
+        emulator.set_pull_url_template(server.template().parse().unwrap());
         // Zero leaves no time for any answer; anything else is enough for loopback.
         let expected = if timeout.is_zero() {
             PullOutcome::Timeout
@@ -159,7 +159,7 @@ async fn a_closed_port_or_an_https_url_is_a_connect_error() {
 #[tokio::test]
 async fn lftoken_is_appended_with_the_right_separator() {
     let (emulator, server) = pinged_setup(KEY).await;
-    server.serve_profile(&Profile::new("ann", "Ann"));
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann"));
     assert_eq!(pull_of(&emulator, "ann").await.outcome, PullOutcome::Stored);
 
     let path_template = format!("http://{}/users/{{id}}/pull", server.addr);
@@ -190,7 +190,7 @@ async fn lftoken_is_appended_with_the_right_separator() {
 #[tokio::test]
 async fn the_pull_log_never_shows_the_token() {
     let (emulator, server) = pinged_setup(KEY).await;
-    server.serve_profile(&Profile::new("ann", "Ann"));
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann"));
     pull_of(&emulator, "ann").await;
     pull_of(&emulator, "bob").await;
 
@@ -228,14 +228,17 @@ async fn the_pull_log_never_shows_the_token() {
 async fn a_burst_of_pings_coalesces_into_two_pulls_ending_with_the_newest_profile() {
     let (emulator, server) = pinged_setup(KEY).await;
     server.hold();
-    server.serve_profile(&Profile::new("ann", "Ann v1"));
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann v1"));
     assert_eq!(ping(&emulator, "ann").await.status, 200);
     eventually("the first pull reaches the pull server", || {
         server.seen().len() == 1
     })
     .await;
     for version in 2..=20 {
-        server.serve_profile(&Profile::new("ann", format!("Ann v{version}")));
+        server.serve_profile(&Profile::new(
+            "ann".parse().unwrap(),
+            format!("Ann v{version}"),
+        ));
         assert_eq!(ping(&emulator, "ann").await.status, 200);
     }
     assert_eq!(
@@ -247,10 +250,10 @@ async fn a_burst_of_pings_coalesces_into_two_pulls_ending_with_the_newest_profil
     assert_eq!(emulator.pending_pulls(), 2);
     server.release();
 
-    let record = emulator.wait_for_pull("ann", WAIT).await.unwrap();
+    let record = emulator.wait_for_pull(&uid("ann"), WAIT).await.unwrap();
     assert_eq!(record.outcome, PullOutcome::Stored);
     assert_eq!(
-        emulator.remote_profile("ann").unwrap().display_name,
+        emulator.remote_profile(&uid("ann")).unwrap().display_name,
         "Ann v20"
     );
     // The pull that covers the last ping has completed and nothing is left to pull.
@@ -262,11 +265,11 @@ async fn a_burst_of_pings_coalesces_into_two_pulls_ending_with_the_newest_profil
 #[tokio::test]
 async fn wait_for_pull_returns_a_pull_that_already_finished() {
     let (emulator, server) = pinged_setup(KEY).await;
-    server.serve_profile(&Profile::new("ann", "Ann"));
+    server.serve_profile(&Profile::new("ann".parse().unwrap(), "Ann"));
     assert_eq!(ping(&emulator, "ann").await.status, 200);
     eventually("the pull completes", || emulator.pull_log().len() == 1).await;
     let record = emulator
-        .wait_for_pull("ann", Duration::from_millis(10))
+        .wait_for_pull(&uid("ann"), Duration::from_millis(10))
         .await
         .unwrap();
     assert_eq!(record.outcome, PullOutcome::Stored);

@@ -17,11 +17,16 @@ use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
 use tower::{Layer, ServiceExt, service_fn};
 use tower_livefyre::emulator::{Emulator, PullRecord};
-use tower_livefyre::{LftokenLayer, Network, Profile};
+use tower_livefyre::{LftokenLayer, Network, Profile, UserId};
 
 pub(crate) const NETWORK: &str = "labs.fyre.co";
 pub(crate) const KEY: &str = "labs-network-key-for-emulator-tests";
 pub(crate) const WAIT: Duration = Duration::from_secs(5);
+
+/// A user id from a literal the test knows to be valid.
+pub(crate) fn uid(id: &str) -> UserId {
+    id.parse().unwrap()
+}
 
 pub(crate) fn network() -> Network {
     Network::new(NETWORK, KEY).unwrap()
@@ -201,5 +206,5 @@ pub(crate) async fn pinged_setup(key: &str) -> (Emulator, PullServer) {
 
 pub(crate) async fn pull_of(emulator: &Emulator, id: &str) -> PullRecord {
     assert_eq!(ping(emulator, id).await.status, 200);
-    emulator.wait_for_pull(id, WAIT).await.unwrap()
+    emulator.wait_for_pull(&uid(id), WAIT).await.unwrap()
 }

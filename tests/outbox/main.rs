@@ -18,7 +18,7 @@ use sqlx::{Any, AnyPool, Sqlite};
 use tokio::sync::{Notify, oneshot};
 use tower_livefyre::emulator::Emulator;
 use tower_livefyre::outbox::{Backend, Outbox, OutboxError, Relay};
-use tower_livefyre::{Network, PingClient, Profile, profile_source_fn, pull_endpoint};
+use tower_livefyre::{Network, PingClient, Profile, UserId, profile_source_fn, pull_endpoint};
 
 fn network() -> Network {
     Network::new("labs.fyre.co", "labs-network-key-for-tests").unwrap()
@@ -148,8 +148,8 @@ async fn hundred_enqueues_give_few_pings_and_the_last_state<DB: Backend>(outbox:
     let profiles = Arc::new(Mutex::new(HashMap::<String, Profile>::new()));
     let source = {
         let profiles = profiles.clone();
-        profile_source_fn(move |id: String| {
-            let profile = profiles.lock().unwrap().get(&id).cloned();
+        profile_source_fn(move |id: UserId| {
+            let profile = profiles.lock().unwrap().get(id.as_str()).cloned();
             async move { Ok::<_, Infallible>(profile) }
         })
     };
@@ -158,18 +158,20 @@ async fn hundred_enqueues_give_few_pings_and_the_last_state<DB: Backend>(outbox:
     let app_addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let emulator = Emulator::start(network()).await.unwrap();
-    emulator
-        .set_pull_url_template(format!("http://{app_addr}/livefyre/pull?id={{id}}"))
-        .unwrap();
+    emulator.set_pull_url_template(
+        format!("http://{app_addr}/livefyre/pull?id={{id}}")
+            .parse()
+            .unwrap(),
+    );
 
     let relay = start(outbox.relay(client(&emulator.url())).poll_interval(ms(50)));
     for i in 0..100 {
-        let profile = Profile::new("ann.lee", format!("Ann v{i}"));
+        let profile = Profile::new("ann.lee".parse().unwrap(), format!("Ann v{i}"));
         profiles.lock().unwrap().insert("ann.lee".into(), profile);
         enqueue(&outbox, "ann.lee").await;
     }
     until("the last state at Livefyre", || async {
-        let stored = emulator.remote_profile("ann.lee");
+        let stored = emulator.remote_profile(&"ann.lee".parse().unwrap());
         stored.is_some_and(|p| p.display_name == "Ann v99")
     })
     .await;
@@ -305,7 +307,7 @@ async fn invalid_ids_are_refused_before_any_sql<DB: Backend>(outbox: Outbox<DB>)
     for bad in ["", "ann lee", "a/b", "ann\u{e9}"] {
         let result = outbox.enqueue(&mut tx, bad).await;
         assert!(
-            matches!(result, Err(OutboxError::InvalidUserId(ref id)) if id == bad),
+            matches!(result, Err(OutboxError::InvalidUserId(ref reason)) if bad.parse::<UserId>().as_ref() == Err(reason)),
             "{bad:?}"
         );
     }

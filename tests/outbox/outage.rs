@@ -18,7 +18,7 @@ async fn an_outage_is_ridden_out_with_bounded_attempts() {
         .map(|i| {
             (
                 format!("user{i}"),
-                Profile::new(format!("user{i}"), format!("User {i}")),
+                Profile::new(format!("user{i}").parse().unwrap(), format!("User {i}")),
             )
         })
         .collect();
@@ -47,9 +47,11 @@ async fn an_outage_is_ridden_out_with_bounded_attempts() {
         .await
         .unwrap();
     let after = SystemTime::now();
-    emulator
-        .set_pull_url_template(format!("http://{app_addr}/livefyre/pull?id={{id}}"))
-        .unwrap();
+    emulator.set_pull_url_template(
+        format!("http://{app_addr}/livefyre/pull?id={{id}}")
+            .parse()
+            .unwrap(),
+    );
 
     let file = SqliteFile::new();
     let outbox = file.outbox().await;
@@ -65,7 +67,7 @@ async fn an_outage_is_ridden_out_with_bounded_attempts() {
     until("every profile at Livefyre", || async {
         profiles
             .keys()
-            .all(|id| emulator.remote_profile(id).is_some())
+            .all(|id| emulator.remote_profile(&id.parse().unwrap()).is_some())
     })
     .await;
     drained(&outbox).await;
@@ -84,7 +86,11 @@ async fn an_outage_is_ridden_out_with_bounded_attempts() {
         log.len()
     );
     assert!(log.iter().all(|p| p.answer != PingAnswer::Dropped));
-    assert_eq!(log.len() - failed, USERS, "one accepted ping per user: {per_user:?}");
+    assert_eq!(
+        log.len() - failed,
+        USERS,
+        "one accepted ping per user: {per_user:?}"
+    );
     // 14 s of outage with backoff from 0.5 s doubling to 5 s, full jitter: about seven
     // attempts per user on average, a few more for unlucky draws. A hot loop (one attempt
     // per 100 ms poll) would make about 140.
@@ -93,8 +99,7 @@ async fn an_outage_is_ridden_out_with_bounded_attempts() {
 
     // After a 503 with Retry-After: 2 (a ping that arrived surely within the second phase,
     // 10–14 s after the plan was installed), the next try waits 2 s.
-    let in_phase_two =
-        |at: SystemTime| at >= after + ms(10_200) && at <= before + ms(13_800);
+    let in_phase_two = |at: SystemTime| at >= after + ms(10_200) && at <= before + ms(13_800);
     let mut checked = 0;
     for pings in per_user.values() {
         for pair in pings.windows(2) {

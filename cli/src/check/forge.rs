@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha512;
-use tower_livefyre::{DEFAULT_TOKEN_TTL, Network, SYSTEM_USER};
+use tower_livefyre::{DEFAULT_TOKEN_TTL, Network, SYSTEM_USER, UserId};
 
 use crate::error::CliError;
 use crate::key::Credentials;
@@ -68,7 +68,12 @@ impl<'a> Forge<'a> {
             .checked_sub(EXPIRED_AGO + Duration::from_secs(60))
             .unwrap_or(UNIX_EPOCH);
         self.network()
-            .build_user_auth_token_at(SYSTEM_USER, SYSTEM_USER, Duration::from_secs(60), issued)
+            .build_user_auth_token_at(
+                &UserId::SYSTEM,
+                SYSTEM_USER,
+                Duration::from_secs(60),
+                issued,
+            )
             .map_err(token_error)
     }
 
@@ -84,8 +89,11 @@ impl<'a> Forge<'a> {
 
     /// A valid user auth token for `user`, not the system user.
     pub fn not_system(&self, user: &str) -> Result<String, CliError> {
+        let user_id: UserId = user
+            .parse()
+            .map_err(|error| CliError::Usage(format!("{user:?}: {error}")))?;
         self.network()
-            .build_user_auth_token(user, user, DEFAULT_TOKEN_TTL)
+            .build_user_auth_token(&user_id, user, DEFAULT_TOKEN_TTL)
             .map_err(token_error)
     }
 

@@ -12,7 +12,7 @@ mod target;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
-use tower_livefyre::Profile;
+use tower_livefyre::UserId;
 
 use self::catalog::*;
 pub use self::catalog::{CHECKS, CheckDef};
@@ -294,13 +294,11 @@ fn expect_empty_403(check: &CheckDef, exchange: &Exchange) -> Finding {
     }
 }
 
-/// A user id by the library's rule (the one a profile `id` must follow).
+/// A user id by the library's rule, [`UserId`]'s.
 fn check_user_id(flag: &str, id: &str) -> Result<(), CliError> {
-    Profile::new(id, "name").validate().map_err(|_| {
-        CliError::Usage(format!(
-            "{flag} {id:?}: user ids are made of A-Z, a-z, 0-9, `_`, `.` and `-`"
-        ))
-    })
+    id.parse::<UserId>()
+        .map(drop)
+        .map_err(|error| CliError::Usage(format!("{flag} {id:?}: {error}")))
 }
 
 /// An id no endpoint knows, different on each run.

@@ -1,6 +1,7 @@
 //! The endpoint under check: its URL template, and the requests built from it.
 
 use http::Uri;
+use tower_livefyre::{PullUrlTemplate, UserId};
 
 use super::probe::Probe;
 use super::result::{Finding, Outcome};
@@ -15,13 +16,10 @@ pub(super) struct Target {
 
 impl Target {
     pub(super) fn new(template: &str) -> Result<Self, CliError> {
-        if !template.contains("{id}") {
-            return Err(CliError::Usage(format!(
-                "URL_TEMPLATE {template:?} has no {{id}}: Livefyre puts the user id there"
-            )));
-        }
-        let sample = template.replace("{id}", "id");
-        let uri: Uri = sample.parse().map_err(|error| {
+        // The library's template rule, the one Livefyre's registration applies.
+        let parsed = PullUrlTemplate::parse(template)
+            .map_err(|error| CliError::Usage(format!("URL_TEMPLATE {template:?}: {error}")))?;
+        let uri: Uri = parsed.expand(&UserId::SYSTEM).parse().map_err(|error| {
             CliError::Usage(format!("URL_TEMPLATE {template:?} is not a URL: {error}"))
         })?;
         let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
@@ -30,11 +28,6 @@ impl Target {
                 "URL_TEMPLATE {template:?} must be an absolute http:// or https:// URL"
             )));
         };
-        if scheme != "http" && scheme != "https" {
-            return Err(CliError::Usage(format!(
-                "URL_TEMPLATE {template:?} must be an absolute http:// or https:// URL"
-            )));
-        }
         Ok(Self {
             template: template.to_owned(),
             scheme_is_https: scheme == "https",
@@ -156,6 +149,9 @@ mod tests {
             "ftp://example.com/{id}",
             "www.example.com/user/{id}",
             "http://exa mple.com/{id}",
+            // Issue 9, defects 3 and 4: the library's rule.
+            "https://example.com/pull#{id}",
+            "http://a:1:2/{id}",
         ] {
             assert!(
                 matches!(Target::new(template), Err(CliError::Usage(_))),

@@ -70,7 +70,7 @@ impl Endpoint {
         let network = network();
         let profiles: HashMap<String, Profile> = [(
             USER.to_owned(),
-            Profile::new(USER, "Ann Lee")
+            Profile::new(USER.parse().unwrap(), "Ann Lee")
                 .with_name(Name::new().with_first("Ann").with_last("Lee"))
                 .with_tags(["staff"])
                 .with_websites(["https://ann.example"]),

@@ -5,7 +5,7 @@
 //! the library's, through [`Profile::validate`].
 
 use serde_json::{Map, Value};
-use tower_livefyre::{Profile, ProfileError};
+use tower_livefyre::{Profile, ProfileError, UserId};
 
 use self::suggest::{
     DISPLAY_RULE_ALIASES, NAME_ALIASES, NOTIFICATION_ALIASES, TOP_ALIASES, suggest,
@@ -148,7 +148,9 @@ fn tags(doc: &Map<String, Value>) -> Vec<Finding> {
         match tag.as_str() {
             Some(text) => {
                 if let Err(ProfileError::InvalidTag { .. }) =
-                    Profile::new("id", "name").with_tags([text]).validate()
+                    Profile::new(UserId::from_static("id"), "name")
+                        .with_tags([text])
+                        .validate()
                 {
                     findings.push(fail(format!(
                         "`tags[{index}]` {text:?} is not 1-63 characters of A-Z, a-z, 0-9 and `_`"
@@ -177,7 +179,9 @@ fn websites(doc: &Map<String, Value>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let strings: Vec<&str> = websites.iter().filter_map(Value::as_str).collect();
     if let Err(ProfileError::TooManyWebsites { count }) =
-        Profile::new("id", "name").with_websites(strings).validate()
+        Profile::new(UserId::from_static("id"), "name")
+            .with_websites(strings)
+            .validate()
     {
         findings.push(fail(format!(
             "`websites` has {count} entries; at most 2 are allowed"
@@ -342,7 +346,7 @@ fn unknown(field: &str, meant: Option<String>) -> Finding {
 
 /// The library's web-URL rule, through the profile that applies it.
 fn url_is_valid(url: &str) -> bool {
-    Profile::new("id", "name")
+    Profile::new(UserId::from_static("id"), "name")
         .with_image_url(url)
         .validate()
         .is_ok()
