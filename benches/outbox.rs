@@ -20,7 +20,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use sqlx::{Sqlite, sqlite::SqlitePoolOptions};
 use tokio::runtime::Runtime;
 use tower_livefyre::outbox::{Backend, Outbox};
-use tower_livefyre::{Network, PingClient};
+use tower_livefyre::{Network, PingClient, UserId};
 
 const DRAIN: usize = 2_000;
 const CONCURRENCY: usize = 16;
@@ -168,7 +168,9 @@ fn drain(c: &mut Criterion) {
         .unwrap()
         .base_url(&sink.url)
         .unwrap();
-    let ids: Vec<String> = (0..DRAIN).map(|i| format!("user{i}")).collect();
+    let ids: Vec<UserId> = (0..DRAIN)
+        .map(|i| UserId::new(format!("user{i}")).unwrap())
+        .collect();
 
     let mut group = c.benchmark_group("drain");
     group
@@ -180,9 +182,7 @@ fn drain(c: &mut Criterion) {
             rt.block_on(async {
                 let started = Instant::now();
                 for _ in 0..iters {
-                    let results = client
-                        .sync_users(ids.iter().map(String::as_str), CONCURRENCY)
-                        .await;
+                    let results = client.sync_users(ids.iter().cloned(), CONCURRENCY).await;
                     assert!(results.iter().all(|(_, r)| r.is_ok()));
                 }
                 started.elapsed()
