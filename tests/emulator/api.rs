@@ -55,10 +55,20 @@ async fn registration_refuses_templates_without_id_or_not_absolute_http() {
         "/pull?id={id}",
         "example.com/{id}",
         "ftp://e.com/{id}",
+        // Issue 9, defect 3: `{id}` only in the fragment, which is never sent.
+        "http://h/pull#{id}",
+        // Issue 9, defect 4: malformed authorities.
+        "http://[::1]garbage/{id}",
+        "http://]/{id}",
+        "http://a:1:2/{id}",
+        "http://a@b@c/{id}",
+        "http://%00/{id}",
     ] {
         let reply = register(&emulator, bad).await;
         assert_eq!(reply.status, 400, "{bad}");
-        assert!(!reply.body.is_empty(), "{bad}: the 400 should say why");
+        // The reason is the one `PullUrlTemplate` gives, as the ping client sees it.
+        let reason = PullUrlTemplate::parse(bad).unwrap_err().to_string();
+        assert_eq!(reply.body, reason, "{bad}");
     }
     let missing = post(
         format!("{}/", emulator.url()),
