@@ -277,7 +277,9 @@ impl<DB: Backend> Relay<DB> {
         let pool = self.outbox.pool();
         let lease_ms = millis(self.lease);
         let mut shutdown = pin!(shutdown);
-        let mut ticker = tokio::time::interval(self.poll_interval);
+        // The first claim is made at once below; the first poll one interval later.
+        let mut ticker =
+            tokio::time::interval_at(Instant::now() + self.poll_interval, self.poll_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut in_flight = FuturesUnordered::new();
         // Whether a claim may find rows (a wake, a poll, a completion), and whether the last

@@ -319,6 +319,27 @@ async fn invalid_ids_are_refused_before_any_sql<DB: Backend>(outbox: Outbox<DB>)
     assert_eq!(outbox.stats().await.unwrap(), Default::default());
 }
 
+async fn an_enqueue_wakes_the_relay_at_once<DB: Backend>(outbox: Outbox<DB>) {
+    let sink = Sink::start().await;
+    // A held ping shows that the relay made its first claim, and keeps it from claiming
+    // again on a completion; with no poll for an hour, only a wake can deliver `ann.lee`.
+    let release = Arc::new(Notify::new());
+    sink.script("held", [Answer::Hold(release.clone())]);
+    enqueue(&outbox, "held").await;
+    let patient = client(&sink.url).request_timeout(Duration::from_secs(3600));
+    let relay = outbox
+        .relay(patient)
+        .poll_interval(Duration::from_secs(3600));
+    let relay = start(relay);
+    sink.wait("the held ping", |r| r.count("held") == 1).await;
+    enqueue(&outbox, "ann.lee").await;
+    sink.wait("the woken ping", |r| r.answered_ok("ann.lee") == 1)
+        .await;
+    release.notify_one();
+    drained(&outbox).await;
+    relay.stop().await;
+}
+
 /// Each scenario on SQLite (a file of its own) and on Postgres (a database of its own).
 macro_rules! on_both_backends {
     ($($scenario:ident),* $(,)?) => {
@@ -354,7 +375,29 @@ on_both_backends!(
     retryable_failures_back_off_and_deliver,
     shutdown_releases_what_is_in_flight,
     invalid_ids_are_refused_before_any_sql,
+    an_enqueue_wakes_the_relay_at_once,
 );
+
+/// Postgres relays also wake for enqueues made elsewhere (another handle, another
+/// process): `LISTEN/NOTIFY`, delivered at commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_notify_wakes_relays_of_other_handles() {
+    let Some(pool) = pg::pool().await else { return };
+    let relay_side = Outbox::new(pool.clone());
+    relay_side.migrate().await.unwrap();
+    let sink = Sink::start().await;
+    let relay = relay_side
+        .relay(client(&sink.url))
+        .poll_interval(Duration::from_secs(3600));
+    let relay = start(relay);
+    // Another handle: its in-process wake reaches no relay.
+    let app_side = Outbox::new(pool);
+    for id in ["ann.lee", "bob", "carla"] {
+        enqueue(&app_side, id).await;
+        sink.wait("the ping", |r| r.answered_ok(id) == 1).await;
+    }
+    relay.stop().await;
+}
 
 /// `Outbox<Any>`: the backend is picked at run time from the URL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
