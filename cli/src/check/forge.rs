@@ -88,12 +88,9 @@ impl<'a> Forge<'a> {
     }
 
     /// A valid user auth token for `user`, not the system user.
-    pub fn not_system(&self, user: &str) -> Result<String, CliError> {
-        let user_id: UserId = user
-            .parse()
-            .map_err(|error| CliError::Usage(format!("{user:?}: {error}")))?;
+    pub fn not_system(&self, user: &UserId) -> Result<String, CliError> {
         self.network()
-            .build_user_auth_token(&user_id, user, DEFAULT_TOKEN_TTL)
+            .build_user_auth_token(user, user, DEFAULT_TOKEN_TTL)
             .map_err(token_error)
     }
 

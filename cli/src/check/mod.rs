@@ -49,18 +49,11 @@ pub struct Plan {
 /// when the first request gets no HTTP answer at all.
 pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliError> {
     let target = Target::new(&plan.template)?;
-    for (flag, id) in [
-        ("--user", Some(&plan.user)),
-        ("--unknown-user", plan.unknown_user.as_ref()),
-    ] {
-        if let Some(id) = id {
-            check_user_id(flag, id)?;
-        }
-    }
-    let unknown_user = plan
-        .unknown_user
-        .clone()
-        .unwrap_or_else(random_unknown_user);
+    let user = user_id("--user", &plan.user)?;
+    let unknown_user = match &plan.unknown_user {
+        Some(id) => user_id("--unknown-user", id)?,
+        None => user_id("--unknown-user", &random_unknown_user())?,
+    };
     let selected = |check: &CheckDef| {
         plan.only
             .as_deref()
@@ -86,7 +79,7 @@ pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliErr
         selected(c) && (c.id.starts_with("pull/found") || c.id.starts_with("pull/document"))
     }) || selected(&NO_TOKEN_ECHO);
     if needs_found {
-        let probe = target.probe(&plan.user, Some((&valid, "valid system token")));
+        let probe = target.probe(&user, Some((&valid, "valid system token")));
         let exchange = run.send(probe).await?;
         for (check, findings) in found::judge(&plan.user, &exchange) {
             if selected(check) {
@@ -96,7 +89,6 @@ pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliErr
         }
     }
 
-    let user = plan.user.as_str();
     let token_checks: [(&'static CheckDef, BuildProbe); 11] = [
         (&TOKEN_MISSING, |t, user, _, _| Ok(t.probe(user, None))),
         (&TOKEN_EMPTY, |t, user, _, _| {
@@ -150,7 +142,7 @@ pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliErr
     ];
     for (check, build) in token_checks {
         if selected(check) {
-            let probe = build(&target, user, &forge, &valid)?;
+            let probe = build(&target, &user, &forge, &valid)?;
             let exchange = run.send(probe).await?;
             let finding = expect_empty_403(check, &exchange);
             run.results
@@ -215,7 +207,7 @@ pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliErr
         template: plan.template,
         network: credentials.network.name().to_owned(),
         user: plan.user,
-        unknown_user,
+        unknown_user: unknown_user.into_string(),
         strict: plan.strict,
         checks: run.results,
     })
@@ -223,7 +215,7 @@ pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliErr
 
 /// Builds the request of a token check from the target, the known user, the token forge and
 /// the valid token.
-type BuildProbe = fn(&Target, &str, &Forge<'_>, &str) -> Result<Probe, CliError>;
+type BuildProbe = fn(&Target, &UserId, &Forge<'_>, &str) -> Result<Probe, CliError>;
 
 /// The state of one run.
 struct Run {
@@ -295,9 +287,8 @@ fn expect_empty_403(check: &CheckDef, exchange: &Exchange) -> Finding {
 }
 
 /// A user id by the library's rule, [`UserId`]'s.
-fn check_user_id(flag: &str, id: &str) -> Result<(), CliError> {
+fn user_id(flag: &str, id: &str) -> Result<UserId, CliError> {
     id.parse::<UserId>()
-        .map(drop)
         .map_err(|error| CliError::Usage(format!("{flag} {id:?}: {error}")))
 }
 

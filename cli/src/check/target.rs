@@ -7,9 +7,13 @@ use super::probe::Probe;
 use super::result::{Finding, Outcome};
 use crate::error::CliError;
 
+/// Stands for the token while a URL is built for showing; unreserved characters only, so the
+/// library's encoding leaves it as is.
+const TOKEN_MARK: &str = "LIVEFYRE-CHECK-TOKEN-MARK";
+
 /// The endpoint: the template and where tokens go.
 pub(super) struct Target {
-    template: String,
+    template: PullUrlTemplate,
     scheme_is_https: bool,
     host: String,
 }
@@ -29,7 +33,7 @@ impl Target {
             )));
         };
         Ok(Self {
-            template: template.to_owned(),
+            template: parsed,
             scheme_is_https: scheme == "https",
             host: host
                 .trim_start_matches('[')
@@ -38,57 +42,51 @@ impl Target {
         })
     }
 
-    /// The pull URL for `id`, before any token. Ids were checked to be `[A-Za-z0-9_.-]`,
-    /// which needs no escaping anywhere in a URL.
-    fn url(&self, id: &str) -> String {
-        self.template.replace("{id}", id)
-    }
-
-    /// `url` with `lftoken=…` appended as Livefyre does: `&` when there is a query, else `?`.
-    fn with_params(url: &str, params: &[&str]) -> String {
-        let mut url = url.to_owned();
-        for param in params {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(param);
-        }
-        url
+    /// The pull URL for `id` with `token` as `lftoken`, joined as Livefyre does (the
+    /// library's rule), and the same URL with `shown` in place of the token.
+    fn with_token(&self, id: &UserId, token: &str, shown: &str) -> (String, String) {
+        let url = self.template.expand_with_token(id, token);
+        let shown_url = self
+            .template
+            .expand_with_token(id, TOKEN_MARK)
+            .replace(TOKEN_MARK, &format!("<{shown}>"));
+        (url, shown_url)
     }
 
     /// A GET for `id`, with `token` (and how to show it) as `lftoken`, or no `lftoken`.
-    pub(super) fn probe(&self, id: &str, token: Option<(&str, &str)>) -> Probe {
-        let url = self.url(id);
-        match token {
-            None => Probe {
-                url: url.clone(),
-                shown_url: url,
-                headers: Vec::new(),
-                tokens: Vec::new(),
-            },
-            Some((token, shown)) => Probe {
-                url: Self::with_params(&url, &[&format!("lftoken={token}")]),
-                shown_url: Self::with_params(&url, &[&format!("lftoken=<{shown}>")]),
-                headers: Vec::new(),
-                tokens: vec![token.to_owned()],
-            },
+    pub(super) fn probe(&self, id: &UserId, token: Option<(&str, &str)>) -> Probe {
+        let (url, shown_url, tokens) = match token {
+            None => {
+                let url = self.template.expand(id);
+                (url.clone(), url, Vec::new())
+            }
+            Some((token, shown)) => {
+                let (url, shown_url) = self.with_token(id, token, shown);
+                (url, shown_url, vec![token.to_owned()])
+            }
+        };
+        Probe {
+            url,
+            shown_url,
+            headers: Vec::new(),
+            tokens,
         }
     }
 
-    pub(super) fn probe_duplicated(&self, id: &str, token: &str) -> Probe {
-        let url = self.url(id);
-        let param = format!("lftoken={token}");
+    /// `lftoken` twice, the same valid token both times.
+    pub(super) fn probe_duplicated(&self, id: &UserId, token: &str) -> Probe {
+        let (url, shown_url) = self.with_token(id, token, "valid system token");
         Probe {
-            url: Self::with_params(&url, &[&param, &param]),
-            shown_url: Self::with_params(
-                &url,
-                &["lftoken=<valid system token>", "lftoken=<the same token>"],
-            ),
+            url: format!("{url}&lftoken={token}"),
+            shown_url: format!("{shown_url}&lftoken=<the same token>"),
             headers: Vec::new(),
             tokens: vec![token.to_owned()],
         }
     }
 
-    pub(super) fn probe_header_only(&self, id: &str, token: &str) -> Probe {
-        let url = self.url(id);
+    /// The valid token in `Authorization: Bearer`, none in the query.
+    pub(super) fn probe_header_only(&self, id: &UserId, token: &str) -> Probe {
+        let url = self.template.expand(id);
         Probe {
             url: url.clone(),
             shown_url: url,
@@ -162,20 +160,21 @@ mod tests {
 
     #[test]
     fn tokens_are_appended_as_livefyre_does() {
+        let ann = UserId::from_static("ann");
         let query = Target::new("https://x.example/pull?id={id}").unwrap();
         assert_eq!(
-            query.probe("ann", Some(("T", "t"))).url,
+            query.probe(&ann, Some(("T", "t"))).url,
             "https://x.example/pull?id=ann&lftoken=T"
         );
         let path = Target::new("https://x.example/users/{id}/pull").unwrap();
-        let probe = path.probe("ann", Some(("T", "shown")));
+        let probe = path.probe(&ann, Some(("T", "shown")));
         assert_eq!(probe.url, "https://x.example/users/ann/pull?lftoken=T");
         assert_eq!(
             probe.shown_url,
             "https://x.example/users/ann/pull?lftoken=<shown>"
         );
         assert_eq!(
-            path.probe_duplicated("ann", "T").url,
+            path.probe_duplicated(&ann, "T").url,
             "https://x.example/users/ann/pull?lftoken=T&lftoken=T"
         );
     }

@@ -5,7 +5,7 @@
 //! the library's, through [`Profile::validate`].
 
 use serde_json::{Map, Value};
-use tower_livefyre::{Profile, ProfileError, UserId};
+use tower_livefyre::{Profile, ProfileError, UserId, WebUrlError};
 
 use self::suggest::{
     DISPLAY_RULE_ALIASES, NAME_ALIASES, NOTIFICATION_ALIASES, TOP_ALIASES, suggest,
@@ -119,11 +119,13 @@ fn urls(doc: &Map<String, Value>) -> Vec<Finding> {
             continue;
         };
         match value.as_str() {
-            Some(url) if url_is_valid(url) => {}
-            Some(url) => findings.push(fail(format!(
-                "`{field}` {url:?} is not an absolute http(s) URL (\"all URLs must be fully \
-                 qualified\")"
-            ))),
+            Some(url) => {
+                if let Some(why) = url_problem(url) {
+                    findings.push(fail(format!(
+                        "`{field}` {url:?}: {why} (\"all URLs must be fully qualified\")"
+                    )));
+                }
+            }
             None => findings.push(fail(format!(
                 "`{field}` must be a URL string, found {}",
                 kind(value)
@@ -189,10 +191,11 @@ fn websites(doc: &Map<String, Value>) -> Vec<Finding> {
     }
     for (index, website) in websites.iter().enumerate() {
         match website.as_str() {
-            Some(url) if url_is_valid(url) => {}
-            Some(url) => findings.push(fail(format!(
-                "`websites[{index}]` {url:?} is not an absolute http(s) URL"
-            ))),
+            Some(url) => {
+                if let Some(why) = url_problem(url) {
+                    findings.push(fail(format!("`websites[{index}]` {url:?}: {why}")));
+                }
+            }
             None => findings.push(fail(format!(
                 "`websites[{index}]` must be a URL string, found {}",
                 kind(website)
@@ -344,12 +347,15 @@ fn unknown(field: &str, meant: Option<String>) -> Finding {
     Finding::new(Outcome::Info, message)
 }
 
-/// The library's web-URL rule, through the profile that applies it.
-fn url_is_valid(url: &str) -> bool {
-    Profile::new(UserId::from_static("id"), "name")
+/// What breaks the library's web-URL rule (through the profile that applies it), if anything.
+fn url_problem(url: &str) -> Option<WebUrlError> {
+    match Profile::new(UserId::from_static("id"), "name")
         .with_image_url(url)
         .validate()
-        .is_ok()
+    {
+        Err(ProfileError::InvalidUrl { reason, .. }) => Some(reason),
+        _ => None,
+    }
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -397,6 +403,21 @@ mod tests {
             "display_rules": {"bio": true, "image": false}, "nickname": null,
         });
         assert_eq!(outcomes(doc), vec![]);
+    }
+
+    #[test]
+    fn url_findings_say_why_from_the_library_rule() {
+        let findings = urls(
+            json!({"image_url": "http://a:1:2/x.png"})
+                .as_object()
+                .unwrap(),
+        );
+        let why = WebUrlError::InvalidPort.to_string();
+        assert!(
+            findings[0].message.contains(&why),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
