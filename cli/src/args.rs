@@ -11,7 +11,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Network keys are read from `LIVEFYRE_NETWORK_KEY` or from the file named by `--key-file`,
 /// never from a flag, and are never printed.
 #[derive(Debug, Parser)]
-#[command(name = "livefyre", version, about, long_about = None)]
+#[command(
+    name = "livefyre",
+    version,
+    about,
+    long_about = None,
+    after_help = "Keys: LIVEFYRE_NETWORK_KEY or --key-file FILE, never a flag; never printed.\n\
+                  Exit status: 0 success; 1 a check or an operation failed; 2 a usage error or \
+                  an unreachable endpoint."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
