@@ -302,7 +302,7 @@ impl Emulator {
 
     /// How many pings each user id received (every answer counted), from the ping log.
     #[must_use]
-    pub fn ping_counts(&self) -> HashMap<String, usize> {
+    pub fn ping_counts(&self) -> HashMap<UserId, usize> {
         let mut counts = HashMap::new();
         for record in self.state.ping_log() {
             *counts.entry(record.id).or_insert(0) += 1;
@@ -315,7 +315,7 @@ impl Emulator {
     /// pinged twice at once.
     #[must_use]
     pub fn overlapping_pings(&self) -> Vec<(PingRecord, PingRecord)> {
-        let mut by_user: HashMap<String, Vec<PingRecord>> = HashMap::new();
+        let mut by_user: HashMap<UserId, Vec<PingRecord>> = HashMap::new();
         for record in self.state.ping_log() {
             by_user.entry(record.id.clone()).or_default().push(record);
         }

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use serde::{Serialize, Serializer};
 
 use super::record::unix_seconds;
+use crate::UserId;
 
 /// How a ping was answered.
 ///
@@ -88,7 +89,7 @@ impl Serialize for PingAnswer {
 #[non_exhaustive]
 pub struct PingRecord {
     /// The user id pinged.
-    pub id: String,
+    pub id: UserId,
     /// When the ping reached the emulator's handler (its headers were read).
     #[serde(serialize_with = "unix_seconds")]
     pub arrived: SystemTime,
@@ -100,7 +101,7 @@ pub struct PingRecord {
 }
 
 impl PingRecord {
-    pub(super) fn new(id: String, arrived: SystemTime, answer: PingAnswer) -> Self {
+    pub(super) fn new(id: UserId, arrived: SystemTime, answer: PingAnswer) -> Self {
         Self {
             id,
             arrived,

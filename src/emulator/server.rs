@@ -187,8 +187,7 @@ impl App {
             Err(Dropped) => PingAnswer::Dropped,
         };
         tracing::debug!(%id, answer = %logged, "emulator ping");
-        self.state
-            .record_ping(PingRecord::new(id.into_string(), arrived, logged));
+        self.state.record_ping(PingRecord::new(id, arrived, logged));
         answer
     }
 
@@ -253,7 +252,7 @@ impl App {
             form_urlencoded::parse(query).find_map(|(name, id)| (name == "id").then_some(id));
         let mut log = self.state.ping_log();
         if let Some(only) = only {
-            log.retain(|record| record.id == only);
+            log.retain(|record| record.id.as_str() == only);
         }
         json(&log)
     }

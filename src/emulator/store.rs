@@ -55,7 +55,7 @@ struct Pulls {
     template: Option<PullUrlTemplate>,
     /// Ids waiting for a worker, oldest first; each at most once.
     queue: VecDeque<UserId>,
-    users: HashMap<String, User>,
+    users: HashMap<UserId, User>,
     /// How many ids are being pulled right now.
     in_flight: usize,
     log: VecDeque<PullRecord>,
@@ -126,11 +126,11 @@ impl State {
     pub(super) fn request_pull(&self, id: &UserId) -> Result<(), QueueFull> {
         let mut guard = lock(&self.pulls);
         let pulls = &mut *guard;
-        let already_queued = pulls.users.get(id.as_str()).is_some_and(|user| user.queued);
+        let already_queued = pulls.users.get(id).is_some_and(|user| user.queued);
         if !already_queued && pulls.queue.len() >= MAX_QUEUED {
             return Err(QueueFull);
         }
-        let user = pulls.users.entry(id.to_string()).or_default();
+        let user = pulls.users.entry(id.clone()).or_default();
         user.requested += 1;
         if !already_queued {
             user.queued = true;
@@ -157,10 +157,10 @@ impl State {
         let position = pulls
             .queue
             .iter()
-            .position(|id| users.get(id.as_str()).is_none_or(|user| !user.in_flight))?;
+            .position(|id| users.get(id).is_none_or(|user| !user.in_flight))?;
         let id = pulls.queue.remove(position)?;
         let template = pulls.template.clone();
-        let user = pulls.users.entry(id.to_string()).or_default();
+        let user = pulls.users.entry(id.clone()).or_default();
         user.queued = false;
         user.in_flight = true;
         pulls.in_flight += 1;
@@ -183,7 +183,7 @@ impl State {
         let pulls = &mut *guard;
         push_bounded(&mut pulls.log, self.log_capacity, record.clone());
         pulls.in_flight -= 1;
-        let user = pulls.users.entry(job.id.into_string()).or_default();
+        let user = pulls.users.entry(job.id).or_default();
         user.in_flight = false;
         if profile.is_some() {
             user.profile = profile;
