@@ -483,6 +483,16 @@ fn an_out_of_range_expires_is_named() {
     // Claims nobody reads stay ignored, as before, whatever their value.
     let extra = claims_expiring("4102444800").replace('{', r#"{"other":1e400,"#);
     assert_eq!(validate(&forge(HEADER, &extra, KEY)), Ok(()));
+    // A display name that is not a string is ignored, this one too.
+    let name = claims_expiring("4102444800")
+        .replace(r#""display_name":"system""#, r#""display_name":1e400"#);
+    assert_eq!(validate(&forge(HEADER, &name, KEY)), Ok(()));
+    // The checks keep their order: a wrong domain is named before a later unreadable claim.
+    let both = claims_expiring("1e400").replace(r#""labs.fyre.co""#, r#""other.fyre.co""#);
+    assert_eq!(
+        validate(&forge(HEADER, &both, KEY)),
+        Err(TokenError::WrongDomain)
+    );
     // `null` is still a claim of the wrong type, not a missing one.
     assert_eq!(
         validate(&forge(HEADER, &claims_expiring("null"), KEY)),

@@ -113,24 +113,22 @@ fn validate_all_but_expiry(network: &Network, token: &str) -> Result<LivefyreCla
             .map_err(payload_not_base64)?;
         &on_heap[..]
     };
-    let claims: RawClaims<'_> = parse_object(payload, "payload is not a JSON object")?;
+    let claims = read_claims(payload)?;
 
-    let domain = Claim::read(claims.domain, "domain")?.into_string("domain")?;
+    let domain = claims.domain?.into_string("domain")?;
     if domain != network.name() {
         return Err(TokenError::WrongDomain);
     }
-    let user_id = Claim::read(claims.user_id, "user_id")?.into_string("user_id")?;
+    let user_id = claims.user_id?.into_string("user_id")?;
     if user_id != SYSTEM_USER {
         return Err(TokenError::NotSystemUser);
     }
-    let expires = match Claim::read(claims.expires, "expires")? {
+    let expires = match claims.expires? {
         Claim::Number(expires) => expires,
         Claim::Absent => return Err(TokenError::MissingClaim("expires")),
         Claim::Str(_) | Claim::Other => return Err(TokenError::MistypedClaim("expires")),
     };
-    // A display name that is not a string (or not a representable number) is ignored.
-    let display_name = Claim::read(claims.display_name, "display_name").unwrap_or_default();
-    let display_name = match &display_name {
+    let display_name = match &claims.display_name {
         Claim::Str(name) => Some(name.as_ref()),
         _ => None,
     };
@@ -194,6 +192,52 @@ fn parse_object<'a, T: Deserialize<'a>>(
 struct RawHeader<'a> {
     #[serde(default, borrow)]
     alg: Claim<'a>,
+}
+
+/// The claims this crate reads, each as found or with the reason it cannot be read; the checks
+/// take them in their own order, so the first failing check names the error.
+struct Claims<'a> {
+    domain: Result<Claim<'a>, TokenError>,
+    user_id: Result<Claim<'a>, TokenError>,
+    expires: Result<Claim<'a>, TokenError>,
+    /// One that is not a string (or not a representable number) is ignored.
+    display_name: Claim<'a>,
+}
+
+/// The claims of a decoded payload, in one parse when it succeeds (every real token does).
+/// Otherwise the payload is parsed again with each claim kept as JSON text ([`RawClaims`]) and
+/// read on its own, so that a number serde_json cannot hold (`1e400`) is named with its claim,
+/// and only a payload that is not a JSON object is malformed. Both ways read every payload
+/// the same: the first parse fails whenever one of the claim reads would.
+fn read_claims(payload: &[u8]) -> Result<Claims<'_>, TokenError> {
+    if let Ok(claims) = parse_object::<TypedClaims<'_>>(payload, "") {
+        return Ok(Claims {
+            domain: Ok(claims.domain),
+            user_id: Ok(claims.user_id),
+            expires: Ok(claims.expires),
+            display_name: claims.display_name,
+        });
+    }
+    let raw: RawClaims<'_> = parse_object(payload, "payload is not a JSON object")?;
+    Ok(Claims {
+        domain: Claim::read(raw.domain, "domain"),
+        user_id: Claim::read(raw.user_id, "user_id"),
+        expires: Claim::read(raw.expires, "expires"),
+        display_name: Claim::read(raw.display_name, "display_name").unwrap_or_default(),
+    })
+}
+
+/// The claims this crate reads, parsed in place.
+#[derive(Deserialize)]
+struct TypedClaims<'a> {
+    #[serde(default, borrow)]
+    domain: Claim<'a>,
+    #[serde(default, borrow)]
+    user_id: Claim<'a>,
+    #[serde(default, borrow)]
+    display_name: Claim<'a>,
+    #[serde(default, borrow)]
+    expires: Claim<'a>,
 }
 
 /// The claims this crate reads, kept as JSON text: a number serde_json cannot hold (`1e400`)
