@@ -277,6 +277,11 @@ async fn bad_base_urls_are_refused() {
         "/api",
         "ftp://host",
         "http://host/?q=1",
+        "http://user:secret@host/",
+        "http://host/#top",
+        "http://[::1]garbage/",
+        "http://a:1:2/",
+        "http://%00/",
         "",
     ] {
         let result = PingClient::new(network()).unwrap().base_url(bad);

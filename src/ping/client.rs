@@ -1,21 +1,14 @@
-//! [`PingClient`]: configuration and the three calls.
+//! [`PingClient`]: the type, its user guide, and its configuration (the calls are in
+//! `calls`).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::StreamExt as _;
-use http::{Request, Response, Uri};
-use http_body::Body;
-use http_body_util::Full;
-use tower_service::Service;
-
-use super::send::{Call, send};
 use super::transport::{DefaultClient, default_client};
 use super::validate::check_base_url;
-use super::{PingConfigError, PingError, RetryPolicy};
-use crate::{BoxError, Network, PullUrlTemplate, UserId};
+use super::{PingConfigError, RetryPolicy};
+use crate::Network;
 
 /// How long one attempt may take, from sending the request to the response headers: 10 s.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,9 +49,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// after an exponential backoff with full jitter; a `Retry-After` header (delta-seconds or
 /// an HTTP-date) replaces the backoff, capped at [`RetryPolicy::max_backoff`]. Retrying is
 /// safe because a ping only asks Livefyre to pull again. `403` (wrong network key or name)
-/// and every other `4xx` are returned at once ([`PingError::is_permanent`]). After the last
-/// attempt the last error is returned; [`PingError::attempts`] tells how many requests were
-/// made and [`PingError::retry_after`] what the last answer's `Retry-After` asked for.
+/// and every other `4xx` are returned at once ([`PingError::is_permanent`](crate::PingError::is_permanent)). After the last
+/// attempt the last error is returned; [`PingError::attempts`](crate::PingError::attempts) tells how many requests were
+/// made and [`PingError::retry_after`](crate::PingError::retry_after) what the last answer's `Retry-After` asked for.
 ///
 /// # Bulk re-sync
 ///
@@ -127,18 +120,19 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 #[derive(Clone)]
 pub struct PingClient<C = DefaultClient> {
-    config: Arc<Config>,
-    http: C,
+    pub(super) config: Arc<Config>,
+    pub(super) http: C,
 }
 
+/// What the builder methods set; shared by clones.
 #[derive(Clone)]
-struct Config {
-    network: Network,
+pub(super) struct Config {
+    pub(super) network: Network,
     /// Scheme, authority and path prefix, without a trailing slash.
-    base_url: String,
-    token_in_query: bool,
-    retry: RetryPolicy,
-    request_timeout: Duration,
+    pub(super) base_url: String,
+    pub(super) token_in_query: bool,
+    pub(super) retry: RetryPolicy,
+    pub(super) request_timeout: Duration,
 }
 
 impl PingClient<DefaultClient> {
@@ -324,146 +318,6 @@ impl<C> PingClient<C> {
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.config).request_timeout = timeout;
         self
-    }
-}
-
-impl<C, B> PingClient<C>
-where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
-    C::Error: Into<BoxError>,
-    B: Body,
-{
-    /// Pings Livefyre: "the profile of `user_id` changed, pull it". Livefyre then pulls it
-    /// from the registered URL within minutes.
-    ///
-    /// Sends `POST {base}/api/v3_0/user/{user_id}/refresh` with `lftoken=<system token>`,
-    /// retrying as the [`RetryPolicy`] says. Any `2xx` answer is success.
-    ///
-    /// # Errors
-    ///
-    /// The [`PingError`] of the last attempt.
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// use tower_livefyre::{Network, PingClient, PingError};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
-    /// match client.sync_user(&"ann.lee".parse()?).await {
-    ///     Ok(()) => {}
-    ///     Err(PingError::Forbidden { .. }) => eprintln!("check LIVEFYRE_NETWORK and its key"),
-    ///     Err(other) => eprintln!("ping failed after {} attempts: {other}", other.attempts()),
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn sync_user(&self, user_id: &UserId) -> Result<(), PingError> {
-        let token = self.config.network.build_livefyre_token()?;
-        // Valid ids need no escaping; encoding anyway keeps the path right if the id rules
-        // ever widen.
-        let path = format!("/api/v3_0/user/{}/refresh", crate::url::encode(user_id));
-        let params = form_urlencoded::Serializer::new(String::new())
-            .append_pair("lftoken", &token)
-            .finish();
-        self.post(&path, params).await
-    }
-
-    /// Pings every id in `ids`, at most `concurrency` at a time (0 counts as 1), and returns
-    /// one `(id, outcome)` per input id, in input order.
-    ///
-    /// Each id gets the full [`sync_user`](Self::sync_user) treatment, retries included; a
-    /// failure does not stop the others.
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// use tower_livefyre::{Network, PingClient, UserId};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
-    /// let ids: Vec<UserId> = ["ann.lee", "bob", "carol_1"]
-    ///     .into_iter()
-    ///     .map(str::parse)
-    ///     .collect::<Result<_, _>>()?;
-    /// for (id, outcome) in client.sync_users(ids, 16).await {
-    ///     if let Err(error) = outcome {
-    ///         eprintln!("{id}: {error}");
-    ///     }
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn sync_users<I>(
-        &self,
-        ids: I,
-        concurrency: usize,
-    ) -> Vec<(UserId, Result<(), PingError>)>
-    where
-        I: IntoIterator<Item = UserId>,
-    {
-        // `buffered` keeps input order and never holds more than `concurrency` pings in
-        // flight, so nothing is dropped or reordered.
-        futures_util::stream::iter(ids)
-            .map(|id| async move {
-                let outcome = self.sync_user(&id).await;
-                (id, outcome)
-            })
-            .buffered(concurrency.max(1))
-            .collect()
-            .await
-    }
-
-    /// Registers the URL template Livefyre pulls profiles from, like the official libraries'
-    /// `setUserSyncUrl`. Needed once per network (Studio can do the same).
-    ///
-    /// Sends `POST {base}/` with `actor_token=<system token>` and `pull_profile_url=<template>`.
-    /// Livefyre answered 204; any `2xx` is success.
-    ///
-    /// # Errors
-    ///
-    /// The [`PingError`] of the last attempt. The template was checked when the
-    /// [`PullUrlTemplate`] was parsed.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use tower_livefyre::{Network, PingClient, PullUrlTemplate, PullUrlTemplateError};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "network-key")?)?;
-    /// // Refused before any request can be made: no `{id}`.
-    /// let refused = "https://example.com/pull".parse::<PullUrlTemplate>();
-    /// assert_eq!(refused, Err(PullUrlTemplateError::MissingPlaceholder));
-    /// # let _ = client;
-    /// # Ok(()) }
-    /// ```
-    pub async fn set_user_sync_url(&self, template: &PullUrlTemplate) -> Result<(), PingError> {
-        let token = self.config.network.build_livefyre_token()?;
-        let params = form_urlencoded::Serializer::new(String::new())
-            .append_pair("actor_token", &token)
-            .append_pair("pull_profile_url", template.as_str())
-            .finish();
-        self.post("/", params).await
-    }
-
-    /// POSTs `params` (the token among them) to `path`, in the body or in the query.
-    async fn post(&self, path: &str, params: String) -> Result<(), PingError> {
-        let config = &*self.config;
-        let (uri, body) = if config.token_in_query {
-            (format!("{}{path}?{params}", config.base_url), Bytes::new())
-        } else {
-            (format!("{}{path}", config.base_url), Bytes::from(params))
-        };
-        let uri: Uri = uri.parse().map_err(PingError::InvalidRequestUrl)?;
-        let call = Call {
-            uri,
-            body,
-            retry: config.retry,
-            timeout: config.request_timeout,
-        };
-        send(self.http.clone(), call).await
     }
 }
 

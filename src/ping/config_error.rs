@@ -1,6 +1,6 @@
 //! [`PingConfigError`]: what can go wrong while setting a [`PingClient`](crate::PingClient) up.
 
-use crate::BoxError;
+use crate::{BoxError, WebUrlError};
 
 /// Why a [`PingClient`](crate::PingClient) could not be configured.
 ///
@@ -11,22 +11,30 @@ use crate::BoxError;
 /// # Example
 ///
 /// ```
-/// use tower_livefyre::{Network, PingClient, PingConfigError};
+/// use tower_livefyre::{Network, PingClient, PingConfigError, WebUrlError};
 ///
 /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
-/// let refused = client.base_url("ftp://example.com");
-/// assert!(matches!(refused, Err(PingConfigError::InvalidBaseUrl { .. })));
+/// let refused = client.clone().base_url("http://localhost:3001:80/");
+/// assert!(matches!(
+///     refused,
+///     Err(PingConfigError::InvalidBaseUrl { web_url: Some(WebUrlError::InvalidPort), .. })
+/// ));
+/// let refused = client.base_url("http://localhost:3001/?debug=1");
+/// assert!(matches!(refused, Err(PingConfigError::InvalidBaseUrl { web_url: None, .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PingConfigError {
-    /// The base URL was refused: not an absolute `http`/`https` URL, or it holds
+    /// The base URL was refused: it breaks the web-URL rule of [`WebUrlError`], or it holds
     /// credentials, a query or a fragment.
     #[error("invalid base URL: {reason}")]
     InvalidBaseUrl {
         /// What is wrong with it.
         reason: &'static str,
+        /// Which part of the web-URL rule it breaks, when that is the reason.
+        #[source]
+        web_url: Option<WebUrlError>,
     },
     /// The default TLS client could not be set up (not expected with the bundled ring
     /// provider).

@@ -4,11 +4,15 @@
 //! The module is private, so the user guide (when to ping, registration, retries, bulk
 //! re-sync) lives on [`PingClient`] itself, where rustdoc shows it.
 //!
-//! Layout, data flowing one way: `client` (configuration, the calls) → `send` (the tower
-//! stack) → `policy` (`tower::retry::Policy`), `classify` (one attempt's outcome) → `retry`
-//! ([`RetryPolicy`]), `retry_after`, `error`; `transport` builds the [`DefaultClient`],
-//! `validate` checks base URLs and templates.
+//! Layout, data flowing one way:
+//!
+//! - `calls` (the three calls) → `client` (the type, its guide and its configuration);
+//! - `calls` → `send` (the tower stack `Retry<PingRetry, Classify<Timeout<C>>>`) → `policy`
+//!   (the `tower::retry::Policy`) and `classify` (one attempt's outcome) → `retry`
+//!   ([`RetryPolicy`]), `retry_after`, `error`;
+//! - `client` → `transport` (the [`DefaultClient`]) and `validate` (the base URL).
 
+mod calls;
 mod classify;
 mod client;
 mod config_error;
