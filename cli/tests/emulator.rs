@@ -122,4 +122,16 @@ fn refused_pings_and_registrations_fail() {
         "the demo key serves only demo.fyre.co: {}",
         run.stderr
     );
+
+    // An API URL that is not a web URL: refused before anything is sent.
+    let run = livefyre(&[
+        "ping",
+        USER,
+        "--network",
+        NETWORK,
+        "--api-url",
+        "ftp://x.example",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--api-url"), "{}", run.stderr);
 }
