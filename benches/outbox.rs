@@ -67,7 +67,7 @@ where
         .unwrap();
     if with_ping {
         outbox
-            .enqueue(&mut tx, &format!("user{}", n % 1000))
+            .enqueue(&mut tx, &UserId::new(format!("user{}", n % 1000)).unwrap())
             .await
             .unwrap();
     }
@@ -130,7 +130,8 @@ fn enqueue(c: &mut Criterion) {
 async fn relay_drain<DB: Backend>(outbox: &Outbox<DB>, sink: &sink::Sink) -> Duration {
     let mut tx = outbox.pool().begin().await.unwrap();
     for i in 0..DRAIN {
-        outbox.enqueue(&mut tx, &format!("user{i}")).await.unwrap();
+        let id = UserId::new(format!("user{i}")).unwrap();
+        outbox.enqueue(&mut tx, &id).await.unwrap();
     }
     tx.commit().await.unwrap();
     let client = PingClient::new(network())

@@ -317,7 +317,7 @@ async fn three_relays_on_postgres_drain_while_enqueues_continue() {
             .execute(&mut *tx)
             .await
             .unwrap();
-        outbox.enqueue(&mut tx, &id).await.unwrap();
+        outbox.enqueue(&mut tx, &id.parse().unwrap()).await.unwrap();
         tx.commit().await.unwrap();
     }
     drained(&outbox, Duration::from_secs(240)).await;

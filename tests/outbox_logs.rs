@@ -53,7 +53,7 @@ async fn one_event_per_outcome_and_never_a_secret() {
     outbox.migrate().await.unwrap();
     let mut tx = outbox.pool().begin().await.unwrap();
     for id in ["ann", "bob", "carla"] {
-        outbox.enqueue(&mut tx, id).await.unwrap();
+        outbox.enqueue(&mut tx, &id.parse().unwrap()).await.unwrap();
     }
     tx.commit().await.unwrap();
 

@@ -19,9 +19,6 @@
 #[non_exhaustive]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
 pub enum OutboxError {
-    /// The user id is not a [`UserId`](crate::UserId); nothing was written.
-    #[error("invalid Livefyre user id: {0}")]
-    InvalidUserId(#[from] crate::UserIdError),
     /// The pool of an [`Outbox<Any>`](super::Outbox) is connected to a database the outbox
     /// does not run on (only SQLite and Postgres).
     #[error("the outbox runs on SQLite and Postgres, not on `{0}`")]

@@ -29,7 +29,7 @@
 //! ```
 //! use sqlx::SqlitePool;
 //! use tower_livefyre::outbox::Outbox;
-//! use tower_livefyre::{Network, PingClient};
+//! use tower_livefyre::{Network, PingClient, UserId};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,7 +43,7 @@
 //! // The profile change and its ping commit together, or not at all.
 //! let mut tx = pool.begin().await?;
 //! sqlx::query("INSERT INTO users VALUES ('ann.lee', 'Ann Lee')").execute(&mut *tx).await?;
-//! outbox.enqueue(&mut tx, "ann.lee").await?;
+//! outbox.enqueue(&mut tx, &UserId::from_static("ann.lee")).await?;
 //! tx.commit().await?;
 //! assert_eq!(outbox.stats().await?.pending, 1);
 //!
@@ -67,6 +67,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use sqlx::{Pool, Transaction};
+
+use crate::UserId;
 use tokio::sync::Notify;
 
 pub use error::OutboxError;
@@ -155,7 +157,6 @@ impl<DB: Backend> Outbox<DB> {
     ///
     /// # Errors
     ///
-    /// [`OutboxError::InvalidUserId`] (before any SQL) for an id Livefyre would refuse,
     /// [`OutboxError::Database`] when the statement fails (the transaction is then aborted
     /// on Postgres: roll it back).
     ///
@@ -163,25 +164,23 @@ impl<DB: Backend> Outbox<DB> {
     ///
     /// ```
     /// use sqlx::SqlitePool;
-    /// use tower_livefyre::outbox::{Outbox, OutboxError};
+    /// use tower_livefyre::UserId;
+    /// use tower_livefyre::outbox::Outbox;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
     /// outbox.migrate().await?;
+    /// let ann: UserId = "ann.lee".parse()?; // ids Livefyre would refuse stop here
     ///
     /// let mut tx = outbox.pool().begin().await?;
-    /// outbox.enqueue(&mut tx, "ann.lee").await?;
-    /// outbox.enqueue(&mut tx, "ann.lee").await?; // coalesced: still one row
-    /// assert!(matches!(
-    ///     outbox.enqueue(&mut tx, "ann lee").await,
-    ///     Err(OutboxError::InvalidUserId(_))
-    /// ));
+    /// outbox.enqueue(&mut tx, &ann).await?;
+    /// outbox.enqueue(&mut tx, &ann).await?; // coalesced: still one row
     /// tx.commit().await?;
     /// assert_eq!(outbox.stats().await?.pending, 1);
     ///
     /// let mut tx = outbox.pool().begin().await?;
-    /// outbox.enqueue(&mut tx, "bob").await?;
+    /// outbox.enqueue(&mut tx, &UserId::from_static("bob")).await?;
     /// tx.rollback().await?; // and the ping with it
     /// assert_eq!(outbox.stats().await?.pending, 1);
     /// # Ok(()) }
@@ -189,11 +188,10 @@ impl<DB: Backend> Outbox<DB> {
     pub async fn enqueue(
         &self,
         tx: &mut Transaction<'_, DB>,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<(), OutboxError> {
-        let user_id = checked_user_id(user_id)?;
         let sql = self.statements()?;
-        DB::enqueue(&mut **tx, sql, user_id).await?;
+        DB::enqueue(&mut **tx, sql, user_id.as_str()).await?;
         self.wake();
         Ok(())
     }
@@ -241,10 +239,4 @@ impl<DB: Backend> fmt::Debug for Outbox<DB> {
             .field("dialect", &dialect)
             .finish_non_exhaustive()
     }
-}
-
-/// The id rule, [`UserId`](crate::UserId)'s, before any SQL runs.
-fn checked_user_id(user_id: &str) -> Result<&str, OutboxError> {
-    crate::UserId::check(user_id.as_bytes())?;
-    Ok(user_id)
 }

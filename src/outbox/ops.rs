@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{Backend, Outbox, OutboxError};
+use crate::UserId;
 
 /// A snapshot of the outbox, for a health check or a metrics endpoint.
 ///
@@ -17,7 +18,7 @@ use super::{Backend, Outbox, OutboxError};
 /// let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
 /// outbox.migrate().await?;
 /// let mut tx = outbox.pool().begin().await?;
-/// outbox.enqueue(&mut tx, "ann.lee").await?;
+/// outbox.enqueue(&mut tx, &tower_livefyre::UserId::from_static("ann.lee")).await?;
 /// tx.commit().await?;
 ///
 /// let stats = outbox.stats().await?;
@@ -162,7 +163,6 @@ impl<DB: Backend> Outbox<DB> {
     ///
     /// # Errors
     ///
-    /// [`OutboxError::InvalidUserId`] for an id Livefyre would refuse,
     /// [`OutboxError::Database`] when the update fails.
     ///
     /// # Example
@@ -174,13 +174,13 @@ impl<DB: Backend> Outbox<DB> {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
     /// # outbox.migrate().await?;
-    /// assert!(!outbox.requeue("ann.lee").await?); // it was not parked
+    /// let ann = tower_livefyre::UserId::from_static("ann.lee");
+    /// assert!(!outbox.requeue(&ann).await?); // it was not parked
     /// # Ok(()) }
     /// ```
-    pub async fn requeue(&self, user_id: &str) -> Result<bool, OutboxError> {
-        let user_id = super::checked_user_id(user_id)?;
+    pub async fn requeue(&self, user_id: &UserId) -> Result<bool, OutboxError> {
         let sql = self.statements()?;
-        let requeued = DB::requeue(&self.pool, sql, Some(user_id)).await? > 0;
+        let requeued = DB::requeue(&self.pool, sql, Some(user_id.as_str())).await? > 0;
         if requeued {
             self.wake();
         }
