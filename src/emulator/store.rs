@@ -6,10 +6,8 @@
 //! flag) is atomic for every observer; pings and faults have their own. No lock is held
 //! across an `.await`.
 //!
-//! Requests for one id coalesce: while the id waits in the queue, more pings change nothing;
-//! while it is being pulled, the next ping queues exactly one more pull, which starts only
-//! after the running one ends. So one id is never pulled twice at once, a burst of pings
-//! costs at most two pulls, and the last pull always starts after the last ping.
+//! The queue implements the coalescing described under "Pulls" in the module documentation:
+//! an id waits in the queue at most once, and is never taken while it is in flight.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
