@@ -5,16 +5,17 @@
 //!
 //! ```text
 //!  your app ──(1) ping: POST /api/v3_0/user/{id}/refresh, lftoken=system token──▶ Livefyre
-//!           ◀─(2) 200 ──────────────────────────────────────────────────────── (3) queue
-//!  your app ◀─(4) pull: GET <your URL, {id} filled in>&lftoken=<system token>── Livefyre
-//!           ──(5) 200 profile JSON │ 403 empty body │ 404 ───────────────────▶ (6) stored
+//!           ◀─(2) 200 ────────────────────────────────────────────────────────── (3,4) queue
+//!  your app ◀─(5) pull: GET <your URL, {id} filled in>&lftoken=<system token>── Livefyre
+//!           ──(6) 200 profile JSON │ 403 empty body │ 404 ───────────────────▶ (7) remote profile
 //! ```
 //!
-//! When a user edits their profile, your app *pings* Livefyre with the user's id. Livefyre
-//! answers 200, queues the work, and later *pulls*: it calls the URL you registered with
-//! `{id}` replaced and `lftoken=<JWT>` appended. Your endpoint checks the token (HS256 with
-//! the network key, `domain` = your network, `user_id` = `system`, not expired) and answers
-//! with the profile JSON, or 403 with an empty body when the token is missing or bad.
+//! When a user edits their profile your app *pings* Livefyre with the id (1); Livefyre
+//! answers 200 (2), queues the work (3, 4) and later *pulls* (5): it calls the URL you
+//! registered, `{id}` replaced and `lftoken=<JWT>` appended. Your endpoint checks the token
+//! (HS256 with the network key, `domain` = your network, `user_id` = `system`, not expired)
+//! and answers with the profile JSON (6), or 403 with an empty body when the token is missing
+//! or bad; Livefyre keeps the profile as the user's remote profile (7).
 //!
 //! This crate gives you:
 //!
