@@ -406,7 +406,10 @@ async fn a_hand_written_invalid_id_is_parked_unsent() {
     relay.stop().await;
     let parked = outbox.parked(10).await.unwrap();
     assert_eq!(parked[0].user_id, "ann lee");
-    assert!(parked[0].reason.starts_with("invalid Livefyre user id"), "{parked:?}");
+    assert!(
+        parked[0].reason.starts_with("invalid Livefyre user id"),
+        "{parked:?}"
+    );
     assert_eq!(sink.read(|r| r.arrived.len()), 0);
 }
 
