@@ -39,21 +39,22 @@ pub(crate) fn classify(result: Result<(), PingError>) -> Outcome {
     };
     let reason = error.to_string();
     match &error {
-        // A wrong key or network: the same answer every time.
-        PingError::Forbidden { .. } => Outcome::Park { reason },
         // The emulator's (and a fresh network's) "no pull URL registered yet": it resolves
         // itself once the registration succeeds, so it must never park a row.
         PingError::Status { status, .. } if *status == StatusCode::CONFLICT => Outcome::Retry {
+            retry_after: error.retry_after(),
+            reason,
+        },
+        // A local failure to sign says nothing about this row: retry it once that is fixed.
+        PingError::Token(_) => Outcome::Retry {
             reason,
             retry_after: None,
         },
-        PingError::Status { status, .. }
-            if status.is_client_error() && *status != StatusCode::TOO_MANY_REQUESTS =>
-        {
-            Outcome::Park { reason }
-        }
-        // 429, 5xx, timeouts, connection failures, and local setup failures (token) that
-        // say nothing about this row: retry with backoff, no sooner than Livefyre asked.
+        // A wrong key or network (403), another 4xx: the same answer every time. The rule is
+        // `PingError::is_permanent`, the one the client's own retries follow.
+        _ if error.is_permanent() => Outcome::Park { reason },
+        // 408, 429, 5xx, timeouts, connection failures: retry with backoff, no sooner than
+        // Livefyre asked.
         _ => Outcome::Retry {
             retry_after: error.retry_after(),
             reason,
@@ -102,8 +103,12 @@ mod tests {
             (Err(PingError::Forbidden { attempts: 1 }), "park"),
             (status(400), "park"),
             (status(404), "park"),
+            (status(301), "park"),
+            (status(408), "retry"),
             (status(409), "retry"),
+            (status(422), "park"),
             (status(429), "retry"),
+            (Err(PingError::Token(crate::TokenError::Signing)), "retry"),
             (status(500), "retry"),
             (status(503), "retry"),
             (
@@ -124,6 +129,21 @@ mod tests {
         for (result, expected) in table {
             let shown = format!("{result:?}");
             assert_eq!(kind(classify(result)), expected, "{shown}");
+        }
+    }
+
+    #[test]
+    fn retries_wait_at_least_what_livefyre_asked() {
+        for code in [409, 429, 503] {
+            let asked = Err(PingError::Status {
+                status: StatusCode::from_u16(code).unwrap(),
+                attempts: 1,
+                retry_after: Some(Duration::from_secs(30)),
+            });
+            let Outcome::Retry { retry_after, .. } = classify(asked) else {
+                panic!("{code} must retry");
+            };
+            assert_eq!(retry_after, Some(Duration::from_secs(30)), "{code}");
         }
     }
 
