@@ -6,11 +6,16 @@
 
 mod common;
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use common::{network, uid};
 use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame};
 use http_body_util::{BodyExt as _, Full};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -452,4 +457,77 @@ async fn sync_users_keeps_order_and_bounds_concurrency_through_the_stack() {
     assert_eq!(got, ids);
     assert!(failed_once);
     assert!(outcomes.iter().all(|(_, outcome)| outcome.is_ok()));
+}
+
+/// A response body the test controls: `Stalled` never yields a frame; `Long` yields up to
+/// 10,000 frames of 1 KiB (10 MiB) and counts them.
+enum TestBody {
+    Stalled,
+    Long(Arc<AtomicUsize>),
+}
+
+impl Body for TestBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match &*self {
+            Self::Stalled => Poll::Pending,
+            Self::Long(frames) => {
+                if frames.fetch_add(1, Ordering::SeqCst) >= 10_000 {
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&[b'x'; 1024])))))
+            }
+        }
+    }
+}
+
+fn mocked_with_body(policy: RetryPolicy) -> (PingClient<BodyMock>, BodyHandle) {
+    let (http, handle) = mock::pair();
+    (
+        PingClient::with_client(network(), http).retry(policy),
+        handle,
+    )
+}
+
+type BodyMock = mock::Mock<Request<Full<Bytes>>, Response<TestBody>>;
+type BodyHandle = mock::Handle<Request<Full<Bytes>>, Response<TestBody>>;
+
+/// The outcome is decided by the status; reading the discarded body only gets what is left
+/// of the attempt's timeout, and a stalled body neither hangs the call nor turns a 2xx into
+/// a failure.
+#[tokio::test(start_paused = true)]
+async fn a_stalled_body_gets_what_is_left_of_the_timeout() {
+    let (client, mut handle) = mocked_with_body(RetryPolicy::never());
+    let client = client.request_timeout(SECS(5));
+    let call = tokio::spawn(async move { client.sync_user(&uid("ann.lee")).await });
+    let (_, reply) = handle.next_request().await.unwrap();
+    let sent = Instant::now();
+    tokio::time::sleep(SECS(2)).await;
+    reply.send_response(Response::new(TestBody::Stalled));
+    let outcome = tokio::time::timeout(SECS(60), call).await;
+    outcome
+        .expect("the stalled body hung the call")
+        .unwrap()
+        .unwrap();
+    assert_eq!(Instant::now() - sent, SECS(5));
+}
+
+/// At most 64 KiB of a discarded body is read: a 10 MiB body ends the call after 65 frames.
+#[tokio::test(start_paused = true)]
+async fn a_long_body_is_read_up_to_the_cap() {
+    let frames = Arc::new(AtomicUsize::new(0));
+    let (client, mut handle) = mocked_with_body(RetryPolicy::never());
+    let call = tokio::spawn(async move { client.sync_user(&uid("ann.lee")).await });
+    let (_, reply) = handle.next_request().await.unwrap();
+    let mut response = Response::new(TestBody::Long(frames.clone()));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    reply.send_response(response);
+    let error = call.await.unwrap().unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(frames.load(Ordering::SeqCst), 65);
 }
