@@ -49,9 +49,13 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// after an exponential backoff with full jitter; a `Retry-After` header (delta-seconds or
 /// an HTTP-date) replaces the backoff, capped at [`RetryPolicy::max_backoff`]. Retrying is
 /// safe because a ping only asks Livefyre to pull again. `403` (wrong network key or name)
-/// and every other `4xx` are returned at once ([`PingError::is_permanent`](crate::PingError::is_permanent)). After the last
-/// attempt the last error is returned; [`PingError::attempts`](crate::PingError::attempts) tells how many requests were
-/// made and [`PingError::retry_after`](crate::PingError::retry_after) what the last answer's `Retry-After` asked for.
+/// and every other `4xx` are returned at once ([`PingError::is_permanent`]). After the last
+/// attempt the last error is returned; [`PingError::attempts`] tells how many requests were
+/// made and [`PingError::retry_after`] what the last answer's `Retry-After` asked for.
+///
+/// [`PingError::is_permanent`]: crate::PingError::is_permanent
+/// [`PingError::attempts`]: crate::PingError::attempts
+/// [`PingError::retry_after`]: crate::PingError::retry_after
 ///
 /// # Bulk re-sync
 ///
@@ -290,7 +294,8 @@ impl<C> PingClient<C> {
     /// ```
     /// use tower_livefyre::{Network, PingClient, RetryPolicy};
     ///
-    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?.retry(RetryPolicy::never());
+    /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?
+    ///     .retry(RetryPolicy::never());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]

@@ -215,7 +215,11 @@ impl PingError {
     /// use tower_livefyre::PingError;
     ///
     /// assert!(PingError::Forbidden { attempts: 1 }.is_permanent());
-    /// let not_found = PingError::Status { status: StatusCode::NOT_FOUND, attempts: 1, retry_after: None };
+    /// let not_found = PingError::Status {
+    ///     status: StatusCode::NOT_FOUND,
+    ///     attempts: 1,
+    ///     retry_after: None,
+    /// };
     /// assert!(not_found.is_permanent());
     /// ```
     #[must_use]
