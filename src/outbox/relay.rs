@@ -1,11 +1,13 @@
 //! [`Relay`]: claims due rows, pings, and writes each outcome back.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
+use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::delivery::{Outcome, deliver};
@@ -115,7 +117,9 @@ impl<DB: Backend> Outbox<DB> {
 
 impl<DB: Backend> Relay<DB> {
     /// At most `pings` requests in flight (at least 1; default 16). The relay claims rows
-    /// when half of them are free, so a batch is at least half this size when rows wait.
+    /// in batches of four times this many (it starts them as slots free up), and writes the
+    /// outcomes back in batches too: one claim and a few writes per batch, not per ping. The
+    /// lease must cover a batch: four rounds of one attempt each.
     ///
     /// # Example
     ///
@@ -282,6 +286,12 @@ impl<DB: Backend> Relay<DB> {
             tokio::time::interval_at(Instant::now() + self.poll_interval, self.poll_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut in_flight = FuturesUnordered::new();
+        // Claimed rows not started yet, and outcomes not written yet: both in batches.
+        let batch = self.concurrency.saturating_mul(4);
+        let mut queue: VecDeque<Claimed> = VecDeque::new();
+        let mut done: Vec<Settlement> = Vec::new();
+        // Outcomes are written in the background, so pings keep flowing meanwhile.
+        let mut settling: JoinSet<()> = JoinSet::new();
         // Whether a claim may find rows (a wake, a poll, a completion), and whether the last
         // claim was full (a backlog: claim again without waiting for the window).
         let (mut wanted, mut backlog) = (true, false);
@@ -289,19 +299,26 @@ impl<DB: Backend> Relay<DB> {
         let mut deadline: Option<Instant> = None;
 
         loop {
-            let room = in_flight.len() <= self.concurrency / 2;
+            while deadline.is_none() && in_flight.len() < self.concurrency {
+                let Some(row) = queue.pop_front() else { break };
+                in_flight.push(attempt(self.client.clone(), self.backoff, row));
+            }
+            // Claim when what is left is at most one round of pings.
+            let room = queue.len() + in_flight.len() <= self.concurrency;
             let window_open = backlog || Instant::now() >= window_end;
             if deadline.is_none() && wanted && room && window_open {
-                let want = self.concurrency - in_flight.len();
+                // Outcomes written before claiming: SQLite has one writer, and a row enqueued
+                // during its ping is due again only then.
+                self.settle(&mut settling, sql, &mut done).await;
+                while settling.join_next().await.is_some() {}
+                let want = batch - queue.len() - in_flight.len();
                 let limit = i64::try_from(want).unwrap_or(i64::MAX);
                 window_end = Instant::now() + self.coalesce;
                 match DB::claim(pool, sql, &self.owner, lease_ms, limit).await {
                     Ok(rows) => {
                         backlog = rows.len() == want;
                         wanted = backlog;
-                        for row in rows {
-                            in_flight.push(attempt(self.client.clone(), self.backoff, row));
-                        }
+                        queue.extend(rows);
                     }
                     Err(error) => {
                         tracing::error!(
@@ -323,14 +340,18 @@ impl<DB: Backend> Relay<DB> {
                     deadline = Some(Instant::now() + self.shutdown_grace);
                 }
                 Some(first) = in_flight.next(), if !in_flight.is_empty() => {
-                    let mut done = vec![first];
+                    done.push(first);
                     while let Some(Some(more)) = in_flight.next().now_or_never() {
                         done.push(more);
                     }
-                    self.settle(sql, &done).await;
-                    // Room again, and a row enqueued during its ping may be due now.
+                    // Written a batch at a time, or at once when nothing else is in flight.
+                    if done.len() >= self.concurrency || (in_flight.is_empty() && queue.is_empty()) {
+                        self.settle(&mut settling, sql, &mut done).await;
+                    }
                     wanted = true;
                 }
+                // Written back: a row enqueued during its ping may be due now.
+                Some(_) = settling.join_next(), if !settling.is_empty() => wanted = true,
                 () = self.outbox.wake.notified(), if deadline.is_none() => wanted = true,
                 _ = ticker.tick(), if deadline.is_none() => {
                     wanted = true;
@@ -341,12 +362,12 @@ impl<DB: Backend> Relay<DB> {
             }
         }
 
-        let mut done = Vec::new();
         while let Some(Some(more)) = in_flight.next().now_or_never() {
             done.push(more);
         }
-        self.settle(sql, &done).await;
-        // Cancels what is still in flight; its rows are released just below.
+        self.settle(&mut settling, sql, &mut done).await;
+        while settling.join_next().await.is_some() {}
+        // Cancels what is still in flight; its rows, and the queued ones, are released below.
         drop(in_flight);
         match DB::release_all(pool, sql, &self.owner).await {
             Ok(released) => tracing::info!(
@@ -363,27 +384,42 @@ impl<DB: Backend> Relay<DB> {
         Ok(())
     }
 
-    async fn settle(&self, sql: &'static Statements, done: &[Settlement]) {
+    /// Writes `done` back in a background task and empties it; at most two such writes at
+    /// a time.
+    async fn settle(
+        &self,
+        settling: &mut JoinSet<()>,
+        sql: &'static Statements,
+        done: &mut Vec<Settlement>,
+    ) {
         if done.is_empty() {
             return;
         }
-        match DB::settle(self.outbox.pool(), sql, &self.owner, done).await {
-            Ok(lost) => {
-                for user_id in lost {
-                    tracing::warn!(
-                        target: "tower_livefyre::outbox",
-                        user_id,
-                        "lease lost before the outcome was written: another relay reclaimed the row and pings it again"
-                    );
-                }
-            }
-            Err(error) => tracing::error!(
-                target: "tower_livefyre::outbox",
-                %error,
-                rows = done.len(),
-                "writing delivery outcomes failed; the rows are pinged again when their lease expires"
-            ),
+        while settling.len() >= 2 {
+            settling.join_next().await;
         }
+        let pool = self.outbox.pool().clone();
+        let owner = self.owner.clone();
+        let done = std::mem::take(done);
+        settling.spawn(async move {
+            match DB::settle(&pool, sql, &owner, &done).await {
+                Ok(lost) => {
+                    for user_id in lost {
+                        tracing::warn!(
+                            target: "tower_livefyre::outbox",
+                            user_id,
+                            "lease lost before the outcome was written: another relay reclaimed the row and pings it again"
+                        );
+                    }
+                }
+                Err(error) => tracing::error!(
+                    target: "tower_livefyre::outbox",
+                    %error,
+                    rows = done.len(),
+                    "writing delivery outcomes failed; the rows are pinged again when their lease expires"
+                ),
+            }
+        });
     }
 
     /// On Postgres, a task that wakes the relay on every `NOTIFY` of an enqueue or requeue.

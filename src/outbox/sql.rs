@@ -18,7 +18,8 @@ pub(crate) struct Statements {
     pub(crate) enqueue: &'static str,
     /// `$1` owner, `$2` lease in ms, `$3` batch size. Returns `user_id, generation, attempts`.
     pub(crate) claim: &'static str,
-    /// `$1` user id, `$2` generation, `$3` owner.
+    /// `$1` owner, `$2` a JSON array of `{"user_id": …, "generation": …}`: deletes those
+    /// rows still at that generation, in one statement. Returns the deleted `user_id`s.
     pub(crate) delete_delivered: &'static str,
     /// `$1` user id, `$2` owner: delivered, but enqueued again meanwhile.
     pub(crate) release_redelivery: &'static str,
@@ -53,7 +54,8 @@ macro_rules! now_ms {
 
 /// The statements both dialects share, with their clock.
 macro_rules! statements {
-    ($d:tt, $dialect:expr, enqueue: $enqueue:expr, claim: $claim:expr, migrate_lock: $lock:expr,
+    ($d:tt, $dialect:expr, enqueue: $enqueue:expr, claim: $claim:expr, delete: $delete:expr,
+     migrate_lock: $lock:expr,
      requeue_all: $requeue_all:expr, requeue_one: $requeue_one:expr,
      notify: $notify:expr $(,)?) => {
         Statements {
@@ -61,8 +63,7 @@ macro_rules! statements {
             migrate_lock: $lock,
             enqueue: $enqueue,
             claim: $claim,
-            delete_delivered: "DELETE FROM livefyre_outbox \
-                WHERE user_id = $1 AND generation = $2 AND lease_owner = $3",
+            delete_delivered: $delete,
             release_redelivery: concat!(
                 "UPDATE livefyre_outbox SET lease_owner = NULL, lease_until = NULL, attempts = 0, \
                  last_error = NULL, updated_at = ",
@@ -167,6 +168,9 @@ pub(crate) static SQLITE: Statements = statements! {
          updated_at = ", now_ms!(sqlite), " WHERE user_id IN (", claimable!(sqlite), ") \
          RETURNING user_id, generation, attempts"
     ),
+    delete: "DELETE FROM livefyre_outbox WHERE lease_owner = $1 AND (user_id, generation) IN \
+        (SELECT json_extract(value, '$.user_id'), json_extract(value, '$.generation') \
+         FROM json_each($2)) RETURNING user_id",
     migrate_lock: None,
     requeue_all: requeue!(sqlite, ""),
     requeue_one: requeue!(sqlite, " AND user_id = $1"),
@@ -188,6 +192,9 @@ pub(crate) static POSTGRES: Statements = statements! {
         " + $2, updated_at = ", now_ms!(postgres), " FROM due WHERE o.user_id = due.user_id \
          RETURNING o.user_id, o.generation, o.attempts"
     ),
+    delete: "DELETE FROM livefyre_outbox AS o USING jsonb_to_recordset(CAST($2 AS jsonb)) \
+        AS d(user_id TEXT, generation BIGINT) WHERE o.lease_owner = $1 \
+        AND o.user_id = d.user_id AND o.generation = d.generation RETURNING o.user_id",
     migrate_lock: Some("SELECT pg_advisory_xact_lock(7102411186220871)"),
     requeue_all: requeue!(postgres, ""),
     requeue_one: requeue!(postgres, " AND user_id = $1"),

@@ -186,26 +186,39 @@ macro_rules! store {
             ) -> Result<Vec<String>, sqlx::Error> {
                 let mut lost = Vec::new();
                 let mut tx = pool.begin().await?;
+                // Every delivered row in one statement; the others are rare, one each.
+                let delivered: Vec<_> = outcomes
+                    .iter()
+                    .filter_map(|outcome| match outcome {
+                        Settlement::Delivered { user_id, generation } => Some(
+                            serde_json::json!({ "user_id": user_id, "generation": generation }),
+                        ),
+                        _ => None,
+                    })
+                    .collect();
+                let deleted: std::collections::HashSet<String> = if delivered.is_empty() {
+                    Default::default()
+                } else {
+                    sqlx::query_scalar(sql.delete_delivered)
+                        .bind(owner)
+                        .bind(serde_json::Value::Array(delivered).to_string())
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .into_iter()
+                        .collect()
+                };
                 for outcome in outcomes {
                     let (user_id, written) = match outcome {
-                        Settlement::Delivered { user_id, generation } => {
-                            let deleted = sqlx::query(sql.delete_delivered)
+                        Settlement::Delivered { user_id, .. } if deleted.contains(user_id) => continue,
+                        Settlement::Delivered { user_id, .. } => {
+                            // Enqueued again while the ping was in flight: keep the row,
+                            // due (the enqueue made it due), for one more ping.
+                            let released = sqlx::query(sql.release_redelivery)
                                 .bind(user_id.as_str())
-                                .bind(*generation)
                                 .bind(owner)
                                 .execute(&mut *tx)
                                 .await?;
-                            // Enqueued again while the ping was in flight: keep the row,
-                            // due (the enqueue made it due), for one more ping.
-                            let written = deleted.rows_affected() > 0
-                                || sqlx::query(sql.release_redelivery)
-                                    .bind(user_id.as_str())
-                                    .bind(owner)
-                                    .execute(&mut *tx)
-                                    .await?
-                                    .rows_affected()
-                                    > 0;
-                            (user_id, written)
+                            (user_id, released.rows_affected() > 0)
                         }
                         Settlement::Retry { user_id, reason, delay_ms } => {
                             let done = sqlx::query(sql.retry)
