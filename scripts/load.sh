@@ -13,9 +13,9 @@
 #                             three equal parts, valid and forged tokens mixed; prints the
 #                             server's RSS before, and after each part
 #
-# Every run reports req/s and the server's CPU time per request (user + system, from
-# /proc/PID/stat over the measured run): if req/s drops while CPU per request does not, the
-# bottleneck is wrk or the machine, not the server. Any non-2xx answer in a run of valid
+# Every run reports req/s, the server's CPU time per request (user + system, from
+# /proc/PID/stat over the measured run) and wrk's: if req/s drops while the server's CPU per
+# request does not, the bottleneck is wrk or the machine, not the server. Any non-2xx answer in a run of valid
 # tokens fails the script (a refusal is faster than an acceptance and would flatter the
 # ratio); in the reject run every answer must be a refusal.
 #
@@ -175,13 +175,22 @@ cpu_ticks() {
   stat="${stat##*) }"
   awk '{ print $12 + $13 }' <<<"$stat"
 }
+# The CPU time of this shell's finished children so far (cutime + cstime, fields 16 and 17):
+# around a wrk run, that is wrk's own CPU time (wrk is waited for by `timeout`, `timeout` by
+# the command substitution's subshell, and that by this shell).
+children_ticks() {
+  local stat
+  stat="$(<"/proc/$$/stat")"
+  stat="${stat##*) }"
+  awk '{ print $14 + $15 }' <<<"$stat"
+}
 TICKS_PER_S="$(getconf CLK_TCK)"
 
 # One wrk run of `handler` with `target` (a token, or "first-sight" for the Lua script).
-# Sets RUN_RPS, RUN_CPU_US (server CPU µs per request), RUN_P50, RUN_P99 (ms), RUN_REQUESTS
-# and RUN_NON2XX. Runs in this shell: SERVER_PID must stay visible to the EXIT trap.
+# Sets RUN_RPS, RUN_CPU_US (server CPU µs per request), RUN_WRK_US (wrk's), RUN_P50, RUN_P99
+# (ms), RUN_REQUESTS and RUN_NON2XX. Runs in this shell: SERVER_PID must stay visible to the EXIT trap.
 run() {
-  local handler="$1" target="$2" out ticks_before ticks_after
+  local handler="$1" target="$2" out ticks_before ticks_after wrk_before wrk_after
   local url="http://${ADDR}${PULL_PATH}${target}"
   local script=()
   if [ "$target" = first-sight ]; then
@@ -191,9 +200,11 @@ run() {
   start_server "$handler"
   # Warm up briefly so that connections and caches are in place.
   "${WRK_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d1s "${script[@]}" "$url" >/dev/null
+  wrk_before="$(children_ticks)"
   ticks_before="$(cpu_ticks "$SERVER_PID")"
   out="$(timeout $((DURATION + 30)) "${WRK_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "$url")"
   ticks_after="$(cpu_ticks "$SERVER_PID")"
+  wrk_after="$(children_ticks)"
   stop_server
   RUN_RPS="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   RUN_P50="$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
@@ -207,6 +218,8 @@ run() {
     exit 1
   fi
   RUN_CPU_US="$(awk -v t=$((ticks_after - ticks_before)) -v hz="$TICKS_PER_S" -v n="$RUN_REQUESTS" \
+    'BEGIN { printf "%.2f", t / hz / n * 1e6 }')"
+  RUN_WRK_US="$(awk -v t=$((wrk_after - wrk_before)) -v hz="$TICKS_PER_S" -v n="$RUN_REQUESTS" \
     'BEGIN { printf "%.2f", t / hz / n * 1e6 }')"
 }
 
@@ -248,7 +261,7 @@ median() {
 measure() {
   local label="$1" handler="$2" target="$3" expect="$4"
   run "$handler" "$target"
-  printf '%-18s %10s %12s %10s %10s %8s\n' "$label" "$RUN_RPS" "$RUN_CPU_US" "$RUN_P50" "$RUN_P99" "$RUN_NON2XX"
+  printf '%-18s %10s %12s %12s %10s %10s %8s\n' "$label" "$RUN_RPS" "$RUN_CPU_US" "$RUN_WRK_US" "$RUN_P50" "$RUN_P99" "$RUN_NON2XX"
   if [ "$expect" = ok ] && [ "$RUN_NON2XX" != 0 ]; then
     echo "error: $RUN_NON2XX of $RUN_REQUESTS answers in the $label run were not 2xx (every token is valid)" >&2
     exit 1
@@ -286,7 +299,7 @@ pairs() {
 }
 
 echo "machine: $(nproc) cores, $(uname -sr); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s; $ROUNDS rounds; $(date -u +%FT%TZ)"
-printf '%-18s %10s %12s %10s %10s %8s\n' run req/s cpu_us/req p50_ms p99_ms non2xx
+printf '%-18s %10s %12s %12s %10s %10s %8s\n' run req/s cpu_us/req wrk_us/req p50_ms p99_ms non2xx
 declare -A RATIO_RPS RATIO_CPU
 case "$MODE" in
   accept | repeat | first-sight)
