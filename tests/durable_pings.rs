@@ -260,8 +260,9 @@ async fn a_relay_killed_mid_drain_loses_nothing() {
         stats.pending,
         pings - USERS
     );
-    // Only rows leased or in flight at the kill can be pinged twice.
-    assert!(pings - USERS <= 2 * 16, "{} duplicates", pings - USERS);
+    // Only pings whose outcome was not written yet can be repeated: the 16 in flight, the
+    // outcome buffer (written at 16, so under 32) and two background writes (under 32 each).
+    assert!(pings - USERS <= 6 * 16, "{} duplicates", pings - USERS);
     assert!(emulator.overlapping_pings().is_empty());
 }
 
