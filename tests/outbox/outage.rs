@@ -91,11 +91,12 @@ async fn an_outage_is_ridden_out_with_bounded_attempts() {
         USERS,
         "one accepted ping per user: {per_user:?}"
     );
-    // 14 s of outage with backoff from 0.5 s doubling to 5 s, full jitter: about seven
-    // attempts per user on average, a few more for unlucky draws. A hot loop (one attempt
-    // per 100 ms poll) would make about 140.
-    assert!(most <= 16, "{most} attempts for one user: a hot loop");
-    assert!(log.len() <= USERS * 10, "{} pings in all", log.len());
+    // 14 s of outage, backoff from 0.5 s doubling to 5 s with full jitter, then 2 s waits:
+    // simulated, 9.8 attempts per user on average, and the unluckiest of 200 users makes
+    // 14 (18 in the worst of 2,000 simulated runs). A hot loop (one attempt per 100 ms
+    // poll) would make about 140.
+    assert!(most <= 24, "{most} attempts for one user: a hot loop");
+    assert!(log.len() <= USERS * 12, "{} pings in all", log.len());
 
     // After a 503 with Retry-After: 2 (a ping that arrived surely within the second phase,
     // 10–14 s after the plan was installed), the next try waits 2 s.
