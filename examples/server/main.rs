@@ -44,7 +44,7 @@ mod users;
 use std::{any::Any, error::Error, io::Write, process::ExitCode};
 
 use axum::{Router, http::StatusCode, response::IntoResponse, response::Response};
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Transaction};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_livefyre::outbox::Outbox;
@@ -125,6 +125,18 @@ async fn open_database() -> Result<(AnyPool, Outbox<sqlx::Any>), Box<dyn Error>>
     Ok((pool, outbox))
 }
 
+/// A transaction that reads, then writes. On SQLite it takes the write lock at `BEGIN`
+/// (`IMMEDIATE`): a deferred one that reads first fails at once with "database is locked" when
+/// it upgrades to a write while the relay (or another command) writes, where this one waits
+/// out the busy timeout instead.
+async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
 /// `edit ID FIELD=VALUE...`: one transaction updates the row and enqueues its ping.
 async fn edit(args: &[String]) -> Result<(), Box<dyn Error>> {
     let [id, edits @ ..] = args else {
@@ -132,7 +144,7 @@ async fn edit(args: &[String]) -> Result<(), Box<dyn Error>> {
     };
     let edits = edit::parse(edits)?;
     let (pool, outbox) = open_database().await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(&pool).await?;
     let mut profile = users::load(&mut tx, id)
         .await
         .map_err(|e| format!("the stored profile of {id:?} is unreadable: {e}"))?
@@ -162,7 +174,7 @@ async fn import(args: &[String]) -> Result<(), Box<dyn Error>> {
     };
     let profiles = read_profiles("", path)?;
     let (pool, outbox) = open_database().await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(&pool).await?;
     let changed = store_changed(&mut tx, &outbox, &profiles).await?;
     tx.commit().await?;
     println!(
@@ -192,7 +204,7 @@ async fn serve() -> Result<(), Box<dyn Error>> {
         None if count == 0 => demo_users(),
         None => Vec::new(),
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(&pool).await?;
     let changed = store_changed(&mut tx, &outbox, &profiles).await?;
     tx.commit().await?;
     tracing::info!(
