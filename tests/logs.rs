@@ -6,9 +6,9 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use common::captured::Captured;
 
 use common::*;
 use http::Request;
@@ -18,19 +18,6 @@ use tower_livefyre::{
     LftokenLayer, Network, PingClient, Profile, PullService, RetryPolicy, UserId,
     profile_source_fn, pull_endpoint,
 };
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn no_token_or_key_in_any_log() {
@@ -47,7 +34,7 @@ fn no_token_or_key_in_any_log() {
     let mut secrets = runtime.block_on(exercise_everything());
     secrets.push(KEY.to_owned());
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     // The capture saw every part of the crate, so its silence about secrets means something.
     for marker in [
         "lftoken refused",

@@ -1,12 +1,13 @@
 //! The relay logs one event per delivery outcome (delivered, retried, parked), at TRACE
 //! never with a token or the key. One global subscriber, alone in this binary.
 
+mod common;
 #[path = "outbox/sink.rs"]
 mod sink;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use common::captured::Captured;
 
 use sink::{Answer, Sink};
 use sqlx::sqlite::SqlitePoolOptions;
@@ -14,19 +15,6 @@ use tower_livefyre::outbox::Outbox;
 use tower_livefyre::{Network, PingClient};
 
 const KEY: &str = "outbox-logs-network-key";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_event_per_outcome_and_never_a_secret() {
@@ -81,7 +69,7 @@ async fn one_event_per_outcome_and_never_a_secret() {
     let _ = stop.send(());
     relay.await.unwrap().unwrap();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let count = |needle: &str| logs.lines().filter(|l| l.contains(needle)).count();
     let outcomes: Vec<&str> = logs.lines().filter(|l| l.contains("outbox:")).collect();
     assert_eq!(count("ping delivered"), 2, "{outcomes:#?}");
