@@ -32,12 +32,13 @@ async fn one_event_per_outcome_and_never_a_secret() {
     let sink = Sink::start().await;
     sink.script("bob", [Answer::Status(503)]);
     sink.script("carla", [Answer::Status(403)]);
-    let outbox = Outbox::new(
-        SqlitePoolOptions::new()
-            .connect("sqlite:file:outbox_logs?mode=memory&cache=shared")
-            .await
-            .unwrap(),
-    );
+    // A file, as apps use: a shared-cache in-memory database answers "table is locked" to a
+    // read during the relay's write instead of waiting.
+    let dir = std::env::temp_dir().join(format!("tower-livefyre-logs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("app.db").display());
+    let outbox = Outbox::new(SqlitePoolOptions::new().connect(&url).await.unwrap());
     outbox.migrate().await.unwrap();
     let mut tx = outbox.pool().begin().await.unwrap();
     for id in ["ann", "bob", "carla"] {
@@ -85,4 +86,5 @@ async fn one_event_per_outcome_and_never_a_secret() {
     assert!(token.starts_with("eyJ"));
     assert!(!logs.contains("eyJ"), "a token in the logs:\n{logs}");
     assert!(!logs.contains(KEY), "the key in the logs");
+    let _ = std::fs::remove_dir_all(&dir);
 }

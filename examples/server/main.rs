@@ -112,6 +112,13 @@ async fn open_database() -> Result<(AnyPool, Outbox<sqlx::Any>), Box<dyn Error>>
     let pool = AnyPool::connect(&database_url)
         .await
         .map_err(|e| format!("DATABASE_URL: cannot connect: {e}"))?;
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        // WAL: readers (the pull endpoint) never wait for a writer (the relay, an edit).
+        // It is a property of the file, kept once set.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await?;
+    }
     let mut tx = pool.begin().await?;
     if tx.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT pg_advisory_xact_lock(7102411186220872)")

@@ -12,7 +12,11 @@
 //! - **Leases**: a relay claims due rows in batches under a lease (Postgres
 //!   `FOR UPDATE SKIP LOCKED`, SQLite's single writer), so any number of relays in any number
 //!   of processes share one database, never ping one user twice at once, and a crashed
-//!   relay's rows are reclaimed when its lease expires.
+//!   relay's rows are reclaimed when its lease expires. A claimed row is started only in the
+//!   first half of its lease; one that waited longer is given back.
+//! - **Throughput**: the relay writes outcomes back and claims the next rows in one
+//!   transaction per half batch, running beside the pings, so pings never wait for the
+//!   database ([`Relay::batch_size`]).
 //! - **Failures**: 429, 5xx, timeouts and connection failures are retried with exponential
 //!   backoff and full jitter, honouring `Retry-After`; 403 (wrong key or network) and other
 //!   4xx **park** the row with the reason until [`Outbox::requeue_all`] or
@@ -22,7 +26,10 @@
 //!   with a token.
 //!
 //! Runs on [`sqlx::Sqlite`], [`sqlx::Postgres`], and [`sqlx::Any`] connected to either.
-//! The feature needs Rust 1.94 (sqlx 0.9).
+//! The feature needs Rust 1.94 (sqlx 0.9). On SQLite, use WAL
+//! ([`SqliteConnectOptions::journal_mode`](sqlx::sqlite::SqliteConnectOptions::journal_mode)):
+//! readers then never wait for the relay's writes, and a commit costs one sync, not a journal
+//! file created and deleted.
 //!
 //! # Example
 //!

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
-use tokio::task::JoinSet;
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::delivery::{Outcome, deliver};
-use super::sql::Statements;
-use super::store::{Claimed, Settlement};
+use super::sql::{Dialect, Statements};
+use super::store::{Claimed, Exchanged, Settlement};
 use super::{Backend, Outbox, OutboxError};
 use crate::{PingClient, RetryPolicy};
 
@@ -67,6 +67,8 @@ pub struct Relay<DB: Backend> {
     outbox: Outbox<DB>,
     client: PingClient,
     concurrency: usize,
+    /// `None`: 64 × `concurrency`.
+    batch_size: Option<usize>,
     lease: Duration,
     poll_interval: Duration,
     /// Only its backoff is used: the client makes one attempt per row attempt.
@@ -82,8 +84,9 @@ impl<DB: Backend> Outbox<DB> {
     /// and 10 s to finish in-flight pings at shutdown.
     ///
     /// The relay makes one request per attempt (the client's own retries are turned off):
-    /// it retries itself, durably. The lease must outlast one attempt, that is the client's
-    /// request timeout (10 s by default).
+    /// it retries itself, durably. A claimed row is started only in the first half of its
+    /// lease, so a lease of at least twice the client's request timeout (10 s by default)
+    /// never runs out under a ping in flight.
     ///
     /// # Example
     ///
@@ -103,6 +106,7 @@ impl<DB: Backend> Outbox<DB> {
             outbox: self.clone(),
             client: client.retry(RetryPolicy::never()),
             concurrency: 16,
+            batch_size: None,
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             backoff: RetryPolicy::default()
@@ -116,10 +120,7 @@ impl<DB: Backend> Outbox<DB> {
 }
 
 impl<DB: Backend> Relay<DB> {
-    /// At most `pings` requests in flight (at least 1; default 16). The relay claims rows
-    /// in batches of four times this many (it starts them as slots free up), and writes the
-    /// outcomes back in batches too: one claim and a few writes per batch, not per ping. The
-    /// lease must cover a batch: four rounds of one attempt each.
+    /// At most `pings` requests in flight (at least 1; default 16).
     ///
     /// # Example
     ///
@@ -138,8 +139,41 @@ impl<DB: Backend> Relay<DB> {
         self
     }
 
+    /// At most `rows` claimed and not yet finished, queued or in flight (default 64 ×
+    /// [`concurrency`](Self::concurrency); never fewer than twice the concurrency).
+    ///
+    /// The relay holds two rounds of pings at first, and doubles that after every claim that
+    /// came back full (a backlog), up to this; a claim that finds fewer rows starts it over.
+    /// It claims more rows when half of what it holds is left to start, and writes outcomes
+    /// back with that claim, in one transaction: a database round per half batch, not per
+    /// ping, running beside the pings. So a small backlog is shared between relays, and a
+    /// large one is drained in large rounds. A crashed relay's held pings are the ones that
+    /// may be sent twice.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use sqlx::SqlitePool;
+    /// # use tower_livefyre::{Network, PingClient, outbox::Outbox};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
+    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
+    /// let relay = outbox.relay(client).concurrency(8).batch_size(64);
+    /// # Ok(()) }
+    /// ```
+    pub fn batch_size(mut self, rows: usize) -> Self {
+        self.batch_size = Some(rows);
+        self
+    }
+
     /// How long a claimed row belongs to this relay (default 60 s). If the relay dies, other
-    /// relays reclaim its rows after this long; it must outlast one ping attempt.
+    /// relays reclaim its rows after this long.
+    ///
+    /// A row is started only in the first half of its lease; one that waited longer in the
+    /// relay's queue (slow pings ahead of it) is given back for the next claim instead. Make
+    /// the lease at least twice the client's request timeout, so that it never runs out under
+    /// a ping in flight.
     ///
     /// # Example
     ///
@@ -278,20 +312,35 @@ impl<DB: Backend> Relay<DB> {
         let listener = self.spawn_listener().await;
         let _abort_listener = listener.map(AbortOnDrop);
 
-        let pool = self.outbox.pool();
-        let lease_ms = millis(self.lease);
         let mut shutdown = pin!(shutdown);
         // The first claim is made at once below; the first poll one interval later.
         let mut ticker =
             tokio::time::interval_at(Instant::now() + self.poll_interval, self.poll_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut in_flight = FuturesUnordered::new();
-        // Claimed rows not started yet, and outcomes not written yet: both in batches.
-        let batch = self.concurrency.saturating_mul(4);
-        let mut queue: VecDeque<Claimed> = VecDeque::new();
+        // Claimed rows queued or in flight: `held` at most, which grows from `least` to
+        // `batch` while claims come back full.
+        let least = self.concurrency.saturating_mul(2);
+        let batch = (self.batch_size)
+            .unwrap_or(self.concurrency.saturating_mul(64))
+            .max(least);
+        let mut held = least;
+        // Outcomes are written at least every four rounds of pings: what a crash can make
+        // the next relay send again.
+        let write_at = self.concurrency.saturating_mul(4);
+        // A row still queued this long after its claim is given back, not started.
+        let start_by = self.lease / 2;
+        // Claimed rows not started yet (with when their claim began), and outcomes not
+        // written yet.
+        let mut queue: VecDeque<(Instant, Claimed)> = VecDeque::new();
         let mut done: Vec<Settlement> = Vec::new();
-        // Outcomes are written in the background, so pings keep flowing meanwhile.
-        let mut settling: JoinSet<()> = JoinSet::new();
+        // Database rounds run as tasks beside the pings, so pings never wait for the
+        // database: a claim (which also writes the outcomes so far) and a write of outcomes
+        // alone. On Postgres the two may run at once; on SQLite, with its single writer,
+        // one at a time.
+        let one_writer = sql.dialect == Dialect::Sqlite;
+        let mut claiming: Option<JoinHandle<Round>> = None;
+        let mut writing: Option<JoinHandle<Round>> = None;
         // Whether a claim may find rows (a wake, a poll, a completion), and whether the last
         // claim was full (a backlog: claim again without waiting for the window).
         let (mut wanted, mut backlog) = (true, false);
@@ -300,41 +349,41 @@ impl<DB: Backend> Relay<DB> {
 
         loop {
             while deadline.is_none() && in_flight.len() < self.concurrency {
-                let Some(row) = queue.pop_front() else { break };
-                in_flight.push(attempt(self.client.clone(), self.backoff, row));
-            }
-            // Claim when what is left is at most one round of pings.
-            let room = queue.len() + in_flight.len() <= self.concurrency;
-            let window_open = backlog || Instant::now() >= window_end;
-            if deadline.is_none() && wanted && room && window_open {
-                // Outcomes written before claiming: SQLite has one writer, and a row enqueued
-                // during its ping is due again only then.
-                self.settle(&mut settling, sql, &mut done).await;
-                while settling.join_next().await.is_some() {}
-                let want = batch - queue.len() - in_flight.len();
-                let limit = i64::try_from(want).unwrap_or(i64::MAX);
-                window_end = Instant::now() + self.coalesce;
-                match DB::claim(pool, sql, &self.owner, lease_ms, limit).await {
-                    Ok(rows) => {
-                        backlog = rows.len() == want;
-                        wanted = backlog;
-                        queue.extend(rows);
-                    }
-                    Err(error) => {
-                        tracing::error!(
-                            target: "tower_livefyre::outbox",
-                            %error,
-                            "claiming due rows failed; trying again at the next poll"
-                        );
-                        (wanted, backlog) = (false, false);
-                    }
+                let Some((claimed_at, row)) = queue.pop_front() else {
+                    break;
+                };
+                if claimed_at.elapsed() < start_by {
+                    in_flight.push(attempt(self.client.clone(), self.backoff, row));
+                } else {
+                    done.push(give_back(row));
                 }
-                continue;
             }
-            if deadline.is_some() && in_flight.is_empty() {
+            // Claim while half of what is held is still queued, so that the next rows arrive
+            // before the queue runs dry.
+            let half = held.div_ceil(2);
+            let room = held.saturating_sub(queue.len() + in_flight.len());
+            let claim_due = deadline.is_none() && wanted && queue.len() <= half && room > 0;
+            let window_open = backlog || Instant::now() >= window_end;
+            let can_claim = claiming.is_none() && !(one_writer && writing.is_some());
+            if can_claim && claim_due && window_open {
+                window_end = Instant::now() + self.coalesce;
+                wanted = false;
+                claiming = Some(self.spawn_round(sql, std::mem::take(&mut done), room));
+            }
+            // Outcomes go with the next claim, or on their own four rounds at a time, or at once
+            // when nothing else is in flight or the relay is stopping.
+            let can_write = writing.is_none() && !(one_writer && claiming.is_some());
+            if can_write
+                && !done.is_empty()
+                && (done.len() >= write_at || in_flight.is_empty() || deadline.is_some())
+            {
+                writing = Some(self.spawn_round(sql, std::mem::take(&mut done), 0));
+            }
+            let idle = claiming.is_none() && writing.is_none();
+            if deadline.is_some() && in_flight.is_empty() && idle && done.is_empty() {
                 break;
             }
-            let wait_for_window = deadline.is_none() && wanted && room;
+            let wait_for_window = can_claim && claim_due && !window_open;
             tokio::select! {
                 () = &mut shutdown, if deadline.is_none() => {
                     deadline = Some(Instant::now() + self.shutdown_grace);
@@ -344,14 +393,24 @@ impl<DB: Backend> Relay<DB> {
                     while let Some(Some(more)) = in_flight.next().now_or_never() {
                         done.push(more);
                     }
-                    // Written a batch at a time, or at once when nothing else is in flight.
-                    if done.len() >= self.concurrency || (in_flight.is_empty() && queue.is_empty()) {
-                        self.settle(&mut settling, sql, &mut done).await;
-                    }
                     wanted = true;
                 }
-                // Written back: a row enqueued during its ping may be due now.
-                Some(_) = settling.join_next(), if !settling.is_empty() => wanted = true,
+                finished = join(&mut claiming), if claiming.is_some() => {
+                    // A full claim means a backlog: claim again without waiting for the
+                    // window.
+                    match finished.claimed {
+                        Some(rows) => {
+                            backlog = rows.len() == finished.asked;
+                            queue.extend(rows.into_iter().map(|row| (finished.started, row)));
+                        }
+                        None => backlog = false,
+                    }
+                    held = if backlog { held.saturating_mul(2).min(batch) } else { least };
+                    wanted |= backlog || finished.wrote;
+                }
+                // A written outcome may have made a row due again (one enqueued during its
+                // ping, or given back).
+                finished = join(&mut writing), if writing.is_some() => wanted |= finished.wrote,
                 () = self.outbox.wake.notified(), if deadline.is_none() => wanted = true,
                 _ = ticker.tick(), if deadline.is_none() => {
                     wanted = true;
@@ -362,14 +421,15 @@ impl<DB: Backend> Relay<DB> {
             }
         }
 
-        while let Some(Some(more)) = in_flight.next().now_or_never() {
-            done.push(more);
-        }
-        self.settle(&mut settling, sql, &mut done).await;
-        while settling.join_next().await.is_some() {}
-        // Cancels what is still in flight; its rows, and the queued ones, are released below.
+        // Cancels what is still in flight. Its rows, and the queued ones, are released below,
+        // once the last rounds (one may be claiming) have finished.
         drop(in_flight);
-        match DB::release_all(pool, sql, &self.owner).await {
+        join_if_any(&mut claiming).await;
+        join_if_any(&mut writing).await;
+        if !done.is_empty() {
+            join_if_any(&mut Some(self.spawn_round(sql, done, 0))).await;
+        }
+        match DB::release_all(self.outbox.pool(), sql, &self.owner).await {
             Ok(released) => tracing::info!(
                 target: "tower_livefyre::outbox",
                 released,
@@ -384,26 +444,25 @@ impl<DB: Backend> Relay<DB> {
         Ok(())
     }
 
-    /// Writes `done` back in a background task and empties it; at most two such writes at
-    /// a time.
-    async fn settle(
+    /// Starts a database round: writes `outcomes` back and claims up to `limit` rows (none
+    /// when 0), in one transaction, on a task of its own. Logs what went wrong.
+    fn spawn_round(
         &self,
-        settling: &mut JoinSet<()>,
         sql: &'static Statements,
-        done: &mut Vec<Settlement>,
-    ) {
-        if done.is_empty() {
-            return;
-        }
-        while settling.len() >= 2 {
-            settling.join_next().await;
-        }
+        outcomes: Vec<Settlement>,
+        limit: usize,
+    ) -> JoinHandle<Round> {
         let pool = self.outbox.pool().clone();
         let owner = self.owner.clone();
-        let done = std::mem::take(done);
-        settling.spawn(async move {
-            match DB::settle(&pool, sql, &owner, &done).await {
-                Ok(lost) => {
+        let lease_ms = millis(self.lease);
+        let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let wrote = !outcomes.is_empty();
+            let claimed = match DB::exchange(&pool, sql, &owner, &outcomes, lease_ms, sql_limit)
+                .await
+            {
+                Ok(Exchanged { claimed, lost }) => {
                     for user_id in lost {
                         tracing::warn!(
                             target: "tower_livefyre::outbox",
@@ -411,15 +470,34 @@ impl<DB: Backend> Relay<DB> {
                             "lease lost before the outcome was written: another relay reclaimed the row and pings it again"
                         );
                     }
+                    Some(claimed)
                 }
-                Err(error) => tracing::error!(
-                    target: "tower_livefyre::outbox",
-                    %error,
-                    rows = done.len(),
-                    "writing delivery outcomes failed; the rows are pinged again when their lease expires"
-                ),
+                Err(error) => {
+                    if !outcomes.is_empty() {
+                        tracing::error!(
+                            target: "tower_livefyre::outbox",
+                            %error,
+                            rows = outcomes.len(),
+                            "writing delivery outcomes failed; the rows are pinged again when their lease expires"
+                        );
+                    }
+                    if limit > 0 {
+                        tracing::error!(
+                            target: "tower_livefyre::outbox",
+                            %error,
+                            "claiming due rows failed; trying again at the next poll"
+                        );
+                    }
+                    None
+                }
+            };
+            Round {
+                started,
+                asked: limit,
+                wrote: wrote && claimed.is_some(),
+                claimed,
             }
-        });
+        })
     }
 
     /// On Postgres, a task that wakes the relay on every `NOTIFY` of an enqueue or requeue.
@@ -497,6 +575,56 @@ async fn attempt(client: PingClient, backoff: RetryPolicy, row: Claimed) -> Sett
             );
             Settlement::Park { user_id, reason }
         }
+    }
+}
+
+/// What a database round did.
+struct Round {
+    /// When it began: the claimed rows' leases run from (just after) then.
+    started: Instant,
+    /// How many rows it asked for (0: it only wrote outcomes).
+    asked: usize,
+    /// The rows it claimed; `None` when the round failed.
+    claimed: Option<Vec<Claimed>>,
+    /// Whether it wrote outcomes.
+    wrote: bool,
+}
+
+/// Waits for the round in `slot` (pending forever when there is none) and empties the slot.
+/// A round that panicked counts as failed: its rows are reclaimed when their lease expires.
+async fn join(slot: &mut Option<JoinHandle<Round>>) -> Round {
+    match slot {
+        Some(handle) => {
+            let round = handle.await.unwrap_or_else(|_| Round {
+                started: Instant::now(),
+                asked: 0,
+                claimed: None,
+                wrote: false,
+            });
+            *slot = None;
+            round
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// [`join`], or nothing when the slot is empty.
+async fn join_if_any(slot: &mut Option<JoinHandle<Round>>) {
+    if slot.is_some() {
+        join(slot).await;
+    }
+}
+
+/// A queued row too old to start within its lease: it goes back to the table, due as it
+/// was, for the next claim (this relay's or another's).
+fn give_back(row: Claimed) -> Settlement {
+    tracing::debug!(
+        target: "tower_livefyre::outbox",
+        user_id = row.user_id,
+        "row queued for half its lease; given back for the next claim"
+    );
+    Settlement::Release {
+        user_id: row.user_id,
     }
 }
 

@@ -18,6 +18,8 @@ pub(crate) struct Statements {
     pub(crate) enqueue: &'static str,
     /// `$1` owner, `$2` lease in ms, `$3` batch size. Returns `user_id, generation, attempts`.
     pub(crate) claim: &'static str,
+    /// Run just before [`claim`](Self::claim), in its transaction: pins its plan.
+    pub(crate) claim_plan: Option<&'static str>,
     /// `$1` owner, `$2` a JSON array of `{"user_id": …, "generation": …}`: deletes those
     /// rows still at that generation, in one statement. Returns the deleted `user_id`s.
     pub(crate) delete_delivered: &'static str,
@@ -27,6 +29,8 @@ pub(crate) struct Statements {
     pub(crate) retry: &'static str,
     /// `$1` reason, `$2` user id, `$3` owner.
     pub(crate) park: &'static str,
+    /// `$1` user id, `$2` owner: gives back a row not attempted.
+    pub(crate) release_one: &'static str,
     /// `$1` owner: gives back every row the relay still holds.
     pub(crate) release_all: &'static str,
     /// `pending, parked, in_flight, oldest pending created_at, max attempts, now`.
@@ -54,7 +58,8 @@ macro_rules! now_ms {
 
 /// The statements both dialects share, with their clock.
 macro_rules! statements {
-    ($d:tt, $dialect:expr, enqueue: $enqueue:expr, claim: $claim:expr, delete: $delete:expr,
+    ($d:tt, $dialect:expr, enqueue: $enqueue:expr, claim: $claim:expr,
+     claim_plan: $claim_plan:expr, delete: $delete:expr,
      migrate_lock: $lock:expr,
      requeue_all: $requeue_all:expr, requeue_one: $requeue_one:expr,
      notify: $notify:expr $(,)?) => {
@@ -63,6 +68,7 @@ macro_rules! statements {
             migrate_lock: $lock,
             enqueue: $enqueue,
             claim: $claim,
+            claim_plan: $claim_plan,
             delete_delivered: $delete,
             release_redelivery: concat!(
                 "UPDATE livefyre_outbox SET lease_owner = NULL, lease_until = NULL, attempts = 0, \
@@ -88,6 +94,8 @@ macro_rules! statements {
                 now_ms!($d),
                 " WHERE user_id = $2 AND lease_owner = $3"
             ),
+            release_one: "UPDATE livefyre_outbox SET lease_owner = NULL, lease_until = NULL \
+                WHERE user_id = $1 AND lease_owner = $2",
             release_all: "UPDATE livefyre_outbox SET lease_owner = NULL, lease_until = NULL \
                 WHERE lease_owner = $1",
             stats: concat!(
@@ -168,6 +176,8 @@ pub(crate) static SQLITE: Statements = statements! {
          updated_at = ", now_ms!(sqlite), " WHERE user_id IN (", claimable!(sqlite), ") \
          RETURNING user_id, generation, attempts"
     ),
+    // SQLite's planner walks the due index in order without statistics.
+    claim_plan: None,
     delete: "DELETE FROM livefyre_outbox WHERE lease_owner = $1 AND (user_id, generation) IN \
         (SELECT json_extract(value, '$.user_id'), json_extract(value, '$.generation') \
          FROM json_each($2)) RETURNING user_id",
@@ -185,16 +195,27 @@ pub(crate) static POSTGRES: Statements = statements! {
         "WITH queued AS (", upsert!(postgres), " RETURNING 1) \
          SELECT pg_notify('livefyre_outbox', '') FROM queued"
     ),
-    // SKIP LOCKED: concurrent relays claim disjoint rows without waiting for each other.
+    // SKIP LOCKED: concurrent relays claim disjoint rows without waiting for each other. The
+    // claimed rows are found again by key (`= ANY`), never by joining the whole table.
     claim: concat!(
         "WITH due AS (", claimable!(postgres), " FOR UPDATE SKIP LOCKED) \
-         UPDATE livefyre_outbox AS o SET lease_owner = $1, lease_until = ", now_ms!(postgres),
-        " + $2, updated_at = ", now_ms!(postgres), " FROM due WHERE o.user_id = due.user_id \
-         RETURNING o.user_id, o.generation, o.attempts"
+         UPDATE livefyre_outbox SET lease_owner = $1, lease_until = ", now_ms!(postgres),
+        " + $2, updated_at = ", now_ms!(postgres), " WHERE user_id = ANY(ARRAY(SELECT user_id FROM due)) \
+         RETURNING user_id, generation, attempts"
     ),
+    // A stale estimate (the table swings from empty to a large backlog between two ANALYZEs)
+    // makes the planner sort every due row on each claim. Walking the due index in order is
+    // right at every size, so the claim's transaction pins that plan.
+    claim_plan: Some(
+        "SELECT set_config('enable_seqscan', 'off', true), \
+         set_config('enable_bitmapscan', 'off', true)"
+    ),
+    // The `= ANY` on the key makes the rows be found by key, never by scanning the table.
     delete: "DELETE FROM livefyre_outbox AS o USING jsonb_to_recordset(CAST($2 AS jsonb)) \
-        AS d(user_id TEXT, generation BIGINT) WHERE o.lease_owner = $1 \
-        AND o.user_id = d.user_id AND o.generation = d.generation RETURNING o.user_id",
+        AS d(user_id TEXT, generation BIGINT) \
+        WHERE o.user_id = ANY(ARRAY(SELECT jsonb_array_elements(CAST($2 AS jsonb)) ->> 'user_id')) \
+        AND o.lease_owner = $1 AND o.user_id = d.user_id AND o.generation = d.generation \
+        RETURNING o.user_id",
     migrate_lock: Some("SELECT pg_advisory_xact_lock(7102411186220871)"),
     requeue_all: requeue!(postgres, ""),
     requeue_one: requeue!(postgres, " AND user_id = $1"),

@@ -55,6 +55,20 @@ pub(crate) enum Settlement {
         user_id: String,
         reason: String,
     },
+    /// Not attempted: back to the table as it was.
+    Release {
+        user_id: String,
+    },
+}
+
+/// What one [`private::Store::exchange`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Exchanged {
+    /// The rows claimed, now leased to the relay.
+    pub(crate) claimed: Vec<Claimed>,
+    /// The user ids whose lease was lost (another relay reclaimed the row), whose outcome
+    /// was therefore not written.
+    pub(crate) lost: Vec<String>,
 }
 
 /// `pending, parked, in_flight, oldest pending created_at, max attempts, now` (ms).
@@ -89,22 +103,17 @@ pub(crate) mod private {
             user_id: &str,
         ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-        fn claim(
-            pool: &Pool<Self>,
-            sql: &'static Statements,
-            owner: &str,
-            lease_ms: i64,
-            limit: i64,
-        ) -> impl Future<Output = Result<Vec<Claimed>, sqlx::Error>> + Send;
-
-        /// Writes `outcomes` back in one transaction; returns the user ids whose lease was
-        /// lost (another relay reclaimed the row), whose outcome was therefore not written.
-        fn settle(
+        /// One database round, in one transaction: writes `outcomes` back, then claims up
+        /// to `limit` due rows (none when 0). A row delivered but enqueued again meanwhile
+        /// is released by the first part and may be claimed again by the second.
+        fn exchange(
             pool: &Pool<Self>,
             sql: &'static Statements,
             owner: &str,
             outcomes: &[Settlement],
-        ) -> impl Future<Output = Result<Vec<String>, sqlx::Error>> + Send;
+            lease_ms: i64,
+            limit: i64,
+        ) -> impl Future<Output = Result<Exchanged, sqlx::Error>> + Send;
 
         fn release_all(
             pool: &Pool<Self>,
@@ -159,34 +168,46 @@ macro_rules! store {
                 Ok(())
             }
 
-            async fn claim(
-                pool: &Pool<Self>,
-                sql: &'static Statements,
-                owner: &str,
-                lease_ms: i64,
-                limit: i64,
-            ) -> Result<Vec<Claimed>, sqlx::Error> {
-                let rows: Vec<(String, i64, i64)> = sqlx::query_as(sql.claim)
-                    .bind(owner)
-                    .bind(lease_ms)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(user_id, generation, attempts)| Claimed { user_id, generation, attempts })
-                    .collect())
-            }
-
-            async fn settle(
+            async fn exchange(
                 pool: &Pool<Self>,
                 sql: &'static Statements,
                 owner: &str,
                 outcomes: &[Settlement],
-            ) -> Result<Vec<String>, sqlx::Error> {
+                lease_ms: i64,
+                limit: i64,
+            ) -> Result<Exchanged, sqlx::Error> {
+                async fn claim<'c, E: sqlx::Executor<'c, Database = $db>>(
+                    executor: E,
+                    sql: &'static Statements,
+                    owner: &str,
+                    lease_ms: i64,
+                    limit: i64,
+                ) -> Result<Vec<Claimed>, sqlx::Error> {
+                    if limit == 0 {
+                        return Ok(Vec::new());
+                    }
+                    let rows: Vec<(String, i64, i64)> = sqlx::query_as(sql.claim)
+                        .bind(owner)
+                        .bind(lease_ms)
+                        .bind(limit)
+                        .fetch_all(executor)
+                        .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(user_id, generation, attempts)| Claimed { user_id, generation, attempts })
+                        .collect())
+                }
+
+                // Nothing to write back: the claim alone is one statement, no transaction
+                // (unless its plan is pinned, which takes one).
+                if outcomes.is_empty() && (limit == 0 || sql.claim_plan.is_none()) {
+                    let claimed = claim(pool, sql, owner, lease_ms, limit).await?;
+                    return Ok(Exchanged { claimed, lost: Vec::new() });
+                }
                 let mut lost = Vec::new();
                 let mut tx = pool.begin().await?;
-                // Every delivered row in one statement; the others are rare, one each.
+                // Every delivered row in one statement; the others are rare, one each. The
+                // first statement writes, so SQLite takes its write lock at once.
                 let delivered: Vec<_> = outcomes
                     .iter()
                     .filter_map(|outcome| match outcome {
@@ -230,6 +251,14 @@ macro_rules! store {
                                 .await?;
                             (user_id, done.rows_affected() > 0)
                         }
+                        Settlement::Release { user_id } => {
+                            let done = sqlx::query(sql.release_one)
+                                .bind(user_id.as_str())
+                                .bind(owner)
+                                .execute(&mut *tx)
+                                .await?;
+                            (user_id, done.rows_affected() > 0)
+                        }
                         Settlement::Park { user_id, reason } => {
                             let done = sqlx::query(sql.park)
                                 .bind(reason.as_str())
@@ -244,8 +273,12 @@ macro_rules! store {
                         lost.push(user_id.clone());
                     }
                 }
+                if let (Some(plan), true) = (sql.claim_plan, limit > 0) {
+                    sqlx::query(plan).execute(&mut *tx).await?;
+                }
+                let claimed = claim(&mut *tx, sql, owner, lease_ms, limit).await?;
                 tx.commit().await?;
-                Ok(lost)
+                Ok(Exchanged { claimed, lost })
             }
 
             async fn release_all(

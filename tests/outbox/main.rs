@@ -327,6 +327,79 @@ async fn an_enqueue_wakes_the_relay_at_once<DB: Backend>(outbox: Outbox<DB>) {
     relay.stop().await;
 }
 
+async fn a_row_queued_for_half_its_lease_is_given_back_not_pinged<DB: Backend>(outbox: Outbox<DB>) {
+    // One relay holds all five rows and pings them one at a time, 600 ms each, under a
+    // 2 s lease. Pinging the third at 1.2 s and the fourth at 1.8 s would overrun their
+    // leases while a second relay reclaims them: pinged twice, overlapping. Past half the
+    // lease, the first relay gives them back instead, and each user is pinged once.
+    let sink = Sink::start().await;
+    let users = ["u0", "u1", "u2", "u3", "u4"];
+    let mut tx = outbox.pool().begin().await.unwrap();
+    for user in users {
+        sink.script(user, [Answer::Delay(ms(600))]);
+        outbox.enqueue(&mut tx, &id(user)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let slow = || {
+        outbox
+            .relay(client(&sink.url))
+            .concurrency(1)
+            .lease(ms(2000))
+            .poll_interval(ms(50))
+    };
+    let first = start(slow());
+    // It claims two rows, then twice as many once that claim came back full.
+    until("the first relay holding all five", || async {
+        outbox.stats().await.unwrap().in_flight == 5
+    })
+    .await;
+    assert_eq!(sink.read(|r| r.arrived.len()), 1);
+    let second = start(slow());
+    sink.wait("every user answered", |r| {
+        users.iter().all(|u| r.answered_ok(u) == 1)
+    })
+    .await;
+    drained(&outbox).await;
+    first.stop().await;
+    second.stop().await;
+    sink.read(|r| {
+        let counts: Vec<_> = users.iter().map(|u| r.count(u)).collect();
+        assert_eq!((counts, r.overlaps), (vec![1; 5], 0), "{:?}", r.arrived);
+    });
+}
+
+async fn batch_size_caps_what_one_relay_holds<DB: Backend>(outbox: Outbox<DB>) {
+    // Every ping hangs. A relay pinging one at a time with a batch of 3 holds three rows and
+    // leaves the other seven to a second relay (with the default batch it would hold all ten).
+    let sink = Sink::start().await;
+    let never = Arc::new(Notify::new());
+    let users: Vec<String> = (0..10).map(|n| format!("u{n}")).collect();
+    let mut tx = outbox.pool().begin().await.unwrap();
+    for user in &users {
+        sink.script(user, [Answer::Hold(never.clone())]);
+        outbox.enqueue(&mut tx, &id(user)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let patient = || client(&sink.url).request_timeout(Duration::from_secs(3600));
+    let capped = outbox
+        .relay(patient())
+        .concurrency(1)
+        .batch_size(3)
+        .shutdown_grace(ms(50));
+    let first = start(capped);
+    until("the first relay holding three rows", || async {
+        outbox.stats().await.unwrap().in_flight == 3
+    })
+    .await;
+    let second = start(outbox.relay(patient()).shutdown_grace(ms(50)));
+    sink.wait("eight pings hanging", |r| r.arrived.len() == 8)
+        .await;
+    assert_eq!(outbox.stats().await.unwrap().in_flight, 10);
+    first.stop().await;
+    second.stop().await;
+    assert_eq!(outbox.stats().await.unwrap().in_flight, 0);
+}
+
 /// Each scenario on SQLite (a file of its own) and on Postgres (a database of its own).
 macro_rules! on_both_backends {
     ($($scenario:ident),* $(,)?) => {
@@ -362,6 +435,8 @@ on_both_backends!(
     retryable_failures_back_off_and_deliver,
     shutdown_releases_what_is_in_flight,
     an_enqueue_wakes_the_relay_at_once,
+    a_row_queued_for_half_its_lease_is_given_back_not_pinged,
+    batch_size_caps_what_one_relay_holds,
 );
 
 /// Postgres relays also wake for enqueues made elsewhere (another handle, another

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a part
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub enum Answer {
     RetryAfter(u64),
     /// Waits for the notify, then 200.
     Hold(Arc<Notify>),
+    /// A slow Livefyre: 200 after this long.
+    Delay(Duration),
 }
 
 #[derive(Default)]
@@ -53,6 +56,9 @@ impl Record {
 struct Shared {
     record: Mutex<Record>,
     changed: Notify,
+    /// [`Sink::wait_answered`]'s target: one wake when it is reached, not one per ping.
+    target: AtomicUsize,
+    reached: Notify,
 }
 
 pub struct Sink {
@@ -99,6 +105,21 @@ impl Sink {
         f(&self.shared.record.lock().unwrap())
     }
 
+    /// Waits (30 s at most) until `n` pings have been answered, woken once rather than at
+    /// every ping (for benchmarks).
+    pub async fn wait_answered(&self, n: usize) {
+        self.shared.target.store(n, Ordering::Release);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.read(|r| r.answered.len()) < n {
+            if tokio::time::timeout_at(deadline, self.shared.reached.notified())
+                .await
+                .is_err()
+            {
+                panic!("timed out waiting for {n} answered pings");
+            }
+        }
+    }
+
     /// Waits (30 s at most) until `done` holds for the record.
     pub async fn wait(&self, what: &str, done: impl Fn(&Record) -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -139,9 +160,20 @@ async fn ping(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Resp
             release.notified().await;
             (200, None)
         }
+        Answer::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            (200, None)
+        }
     };
-    shared.record.lock().unwrap().answered.push((id, status));
+    let answered = {
+        let mut record = shared.record.lock().unwrap();
+        record.answered.push((id, status));
+        record.answered.len()
+    };
     shared.changed.notify_waiters();
+    if answered == shared.target.load(Ordering::Acquire) {
+        shared.reached.notify_one();
+    }
     let mut response = StatusCode::from_u16(status).unwrap().into_response();
     if let Some(secs) = retry_after {
         response
