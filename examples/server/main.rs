@@ -112,7 +112,7 @@ async fn open_database() -> Result<(AnyPool, Outbox<sqlx::Any>), Box<dyn Error>>
     let pool = AnyPool::connect(&database_url)
         .await
         .map_err(|e| format!("DATABASE_URL: cannot connect: {e}"))?;
-    if pool.connect_options().database_url.scheme() == "sqlite" {
+    if is_sqlite(&pool) {
         // WAL: readers (the pull endpoint) never wait for a writer (the relay, an edit).
         // It is a property of the file, kept once set.
         sqlx::query("PRAGMA journal_mode = WAL")
@@ -132,12 +132,17 @@ async fn open_database() -> Result<(AnyPool, Outbox<sqlx::Any>), Box<dyn Error>>
     Ok((pool, outbox))
 }
 
+/// Whether `pool` is on SQLite (the `Any` driver picks the backend from the URL).
+fn is_sqlite(pool: &AnyPool) -> bool {
+    pool.connect_options().database_url.scheme() == "sqlite"
+}
+
 /// A transaction that reads, then writes. On SQLite it takes the write lock at `BEGIN`
 /// (`IMMEDIATE`): a deferred one that reads first fails at once with "database is locked" when
 /// it upgrades to a write while the relay (or another command) writes, where this one waits
 /// out the busy timeout instead.
 async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
-    if pool.connect_options().database_url.scheme() == "sqlite" {
+    if is_sqlite(pool) {
         pool.begin_with("BEGIN IMMEDIATE").await
     } else {
         pool.begin().await

@@ -80,7 +80,7 @@ pub struct Relay<DB: Backend> {
 
 impl<DB: Backend> Outbox<DB> {
     /// A relay delivering this outbox's pings through `client`, with 16 pings in flight,
-    /// a 60 s lease, a 1 s poll, a 50 ms coalescing window, backoff from 1 s up to 5 min,
+    /// claims of up to 1,024 rows (growing while a backlog lasts), a 60 s lease, a 1 s poll, a 50 ms coalescing window, backoff from 1 s up to 5 min,
     /// and 10 s to finish in-flight pings at shutdown.
     ///
     /// The relay makes one request per attempt (the client's own retries are turned off):
@@ -427,7 +427,8 @@ impl<DB: Backend> Relay<DB> {
         join_if_any(&mut claiming).await;
         join_if_any(&mut writing).await;
         if !done.is_empty() {
-            join_if_any(&mut Some(self.spawn_round(sql, done, 0))).await;
+            // Logged inside the round; nothing is left to do with its result.
+            let _ = self.spawn_round(sql, done, 0).await;
         }
         match DB::release_all(self.outbox.pool(), sql, &self.owner).await {
             Ok(released) => tracing::info!(

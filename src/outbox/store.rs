@@ -62,7 +62,7 @@ pub(crate) enum Settlement {
 }
 
 /// What one [`private::Store::exchange`] did.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Exchanged {
     /// The rows claimed, now leased to the relay.
     pub(crate) claimed: Vec<Claimed>,
