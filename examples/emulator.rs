@@ -19,6 +19,14 @@
 //! curl http://127.0.0.1:3001/_emulator/pings
 //! curl -X DELETE http://127.0.0.1:3001/_emulator/faults
 //! ```
+//!
+//! Or pings that are accepted and then pulled never (the next three) or two minutes late:
+//!
+//! ```sh
+//! curl -X POST http://127.0.0.1:3001/_emulator/faults -d '[
+//!   {"fault": "no_pull", "pings": 3},
+//!   {"fault": "late_pull", "delay_ms": 120000, "pings": 1}]'
+//! ```
 
 mod support;
 

@@ -152,6 +152,7 @@ impl EmulatorBuilder {
         for _ in 0..self.workers {
             tasks.spawn(queue::worker(state.clone(), puller.clone(), stop.clone()));
         }
+        tasks.spawn(queue::timer(state.clone(), stop.clone()));
         Ok(Emulator {
             local_addr,
             state,

@@ -4,10 +4,16 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// How the emulator answers a ping while a fault is active, instead of accepting it.
+/// How the emulator answers a ping while a fault is active: instead of accepting it, or by
+/// accepting it and then pulling late or never.
 ///
-/// A fault answers before the token is read, as a load balancer in front of a Livefyre that
-/// is down would; every fault but [`Slow`](Self::Slow) queues no pull.
+/// A fault is met after the body is read and before the token is read, as a load balancer
+/// in front of a Livefyre that is down would meet it. [`Unavailable`](Self::Unavailable),
+/// [`TooManyRequests`](Self::TooManyRequests), [`Forbidden`](Self::Forbidden) and
+/// [`Drop`](Self::Drop) answer in place of the usual answer and queue no pull;
+/// [`Slow`](Self::Slow), [`NoPull`](Self::NoPull) and [`LatePull`](Self::LatePull) let the
+/// ping be handled as usual and change only when it is answered or what an accepted ping
+/// does about its pull.
 ///
 /// # Example
 ///
@@ -19,6 +25,49 @@ use std::time::{Duration, Instant};
 /// assert_eq!(outage.status(), Some(503));
 /// assert_eq!(PingFault::Slow { delay: Duration::from_millis(300) }.status(), None);
 /// assert_eq!(PingFault::Drop.status(), None);
+/// // Accepted pings: the usual 200, then no pull, or a pull 300 ms later.
+/// assert_eq!(PingFault::NoPull.status(), None);
+/// assert_eq!(PingFault::LatePull { delay: Duration::from_millis(300) }.retry_after(), None);
+/// ```
+///
+/// An accepted ping that is never pulled, and one whose pull waits:
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_livefyre::Network;
+/// use tower_livefyre::emulator::{Emulator, FaultLimit, FaultPlan, PingFault};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let network = Network::new("labs.fyre.co", "network-key")?;
+/// let late = PingFault::LatePull { delay: Duration::from_secs(60) };
+/// let plan = FaultPlan::new()
+///     .then(PingFault::NoPull, FaultLimit::Pings(1))
+///     .then(late, FaultLimit::Pings(1));
+/// let emulator = Emulator::builder(network.clone()).faults(plan).start().await?;
+/// emulator.set_pull_url_template(format!("{}/_emulator/profiles/{{id}}", emulator.url()).parse()?);
+///
+/// let client = hyper_util::client::legacy::Client::builder(
+///     hyper_util::rt::TokioExecutor::new(),
+/// )
+/// .build_http();
+/// let ping = || {
+///     http::Request::post(format!("{}/api/v3_0/user/ann/refresh", emulator.url()))
+///         .body(http_body_util::Full::new(bytes::Bytes::from(
+///             format!("lftoken={}", network.build_livefyre_token().unwrap()),
+///         )))
+/// };
+/// // `no_pull`: 200, logged as accepted, and nothing to pull.
+/// assert_eq!(client.request(ping()?).await?.status(), 200);
+/// assert!(emulator.ping_log()[0].accepted());
+/// assert_eq!(emulator.pending_pulls(), 0);
+/// // `late_pull`: 200 at once; the pull waits its minute.
+/// assert_eq!(client.request(ping()?).await?.status(), 200);
+/// assert_eq!(emulator.pending_pulls(), 1);
+/// assert!(emulator.pull_log().is_empty());
+/// // Shutdown drops the late pull with the rest of the queue.
+/// emulator.shutdown().await;
+/// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -43,18 +92,34 @@ pub enum PingFault {
     },
     /// Closes the connection without any answer.
     Drop,
+    /// Handles the ping as usual, but an accepted one (200) queues no pull: Livefyre took the
+    /// ping and never pulled. The ping log shows it accepted; the pull log never shows a pull
+    /// for it. It is not a request for [`Emulator::wait_for_pull`](super::Emulator::wait_for_pull),
+    /// which does not wait for it.
+    NoPull,
+    /// Handles the ping as usual, but an accepted one (200, answered at once) has its pull
+    /// queued only `delay` after the answer was handed to the connection (the ping log's
+    /// `answered`), so it starts no sooner. Other pulls, of this id or others, are not held
+    /// up: a later normal ping of the same id queues its pull as usual, and this one still
+    /// comes after its delay. A delay too long for the clock (`Duration::MAX`) never ends:
+    /// the pull never comes. Shutdown drops late pulls not yet due.
+    LatePull {
+        /// How long after the answer the pull is queued.
+        delay: Duration,
+    },
 }
 
 impl PingFault {
     /// The status this fault answers with; `None` for [`Slow`](Self::Slow) (the usual
-    /// answer, later) and [`Drop`](Self::Drop) (no answer).
+    /// answer, later), [`NoPull`](Self::NoPull) and [`LatePull`](Self::LatePull) (the usual
+    /// answer) and [`Drop`](Self::Drop) (no answer).
     #[must_use]
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Unavailable { .. } => Some(503),
             Self::TooManyRequests { .. } => Some(429),
             Self::Forbidden => Some(403),
-            Self::Slow { .. } | Self::Drop => None,
+            Self::Slow { .. } | Self::Drop | Self::NoPull | Self::LatePull { .. } => None,
         }
     }
 
@@ -65,7 +130,11 @@ impl PingFault {
             Self::Unavailable { retry_after } | Self::TooManyRequests { retry_after } => {
                 *retry_after
             }
-            Self::Forbidden | Self::Slow { .. } | Self::Drop => None,
+            Self::Forbidden
+            | Self::Slow { .. }
+            | Self::Drop
+            | Self::NoPull
+            | Self::LatePull { .. } => None,
         }
     }
 }
@@ -302,5 +371,11 @@ mod tests {
         assert_eq!((slow.status(), slow.retry_after()), (Some(429), Some(7)));
         assert_eq!(PingFault::Forbidden.status(), Some(403));
         assert_eq!(PingFault::Drop.retry_after(), None);
+        let late = PingFault::LatePull {
+            delay: Duration::from_millis(300),
+        };
+        for accepted in [PingFault::NoPull, late] {
+            assert_eq!((accepted.status(), accepted.retry_after()), (None, None));
+        }
     }
 }

@@ -13,7 +13,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `POST /` with `actor_token` (a system token) and `pull_profile_url` (the template) | 204; 403 bad token; 400 (text body: why) for a template [`PullUrlTemplate`] refuses |
-//! | `POST /api/v3_0/user/{id}/refresh` (also `/api/v3.0/…`) with `lftoken` | 200 and a pull is queued; 403 bad token; 400 (text body: why) for an id that is not a [`UserId`]; **409** (text body) when no template is registered yet; 503 when the pull queue is full; or what a [ping fault](#ping-faults) says |
+//! | `POST /api/v3_0/user/{id}/refresh` (also `/api/v3.0/…`) with `lftoken` | 200 and a pull is queued (late, or none, under a [`late_pull` or `no_pull` fault](#ping-faults)); 403 bad token; 400 (text body: why) for an id that is not a [`UserId`]; **409** (text body) when no template is registered yet; 503 when the pull queue is full; or what a [ping fault](#ping-faults) says |
 //! | `GET /_emulator/profiles/{id}` | 200 `application/json`, the remote profile; 404 |
 //! | `GET /_emulator/pulls` | 200, a JSON array of [`PullRecord`]s, oldest first |
 //! | `GET /_emulator/pings` (optionally `?id=ID`) | 200, a JSON array of [`PingRecord`]s, oldest first: `id`, `arrived`, `answered` (Unix seconds), `answer` (a status, or `"dropped"`) |
@@ -29,16 +29,19 @@
 //! # Ping faults
 //!
 //! To test how a client lives through an outage, pings can be answered with a fault instead
-//! of being accepted: a [`FaultPlan`] is a list of steps, each a [`PingFault`] for a
-//! [`FaultLimit`] (a number of pings, a time window, or until cleared), played in order;
-//! after the last step pings are answered normally again. Set it with
-//! [`EmulatorBuilder::faults`], [`Emulator::set_faults`], or `POST /_emulator/faults`:
+//! of being accepted, or accepted and then pulled late or never: a [`FaultPlan`] is a list
+//! of steps, each a [`PingFault`] for a [`FaultLimit`] (a number of pings, a time window, or
+//! until cleared), played in order; after the last step pings are answered normally again.
+//! Set it with [`EmulatorBuilder::faults`], [`Emulator::set_faults`], or
+//! `POST /_emulator/faults`:
 //!
 //! ```json
 //! [
 //!   {"fault": "unavailable", "for_ms": 10000},
 //!   {"fault": "unavailable", "retry_after": 2, "pings": 5},
-//!   {"fault": "slow", "delay_ms": 1500, "pings": 1}
+//!   {"fault": "slow", "delay_ms": 1500, "pings": 1},
+//!   {"fault": "no_pull", "pings": 3},
+//!   {"fault": "late_pull", "delay_ms": 120000, "for_ms": 60000}
 //! ]
 //! ```
 //!
@@ -49,13 +52,27 @@
 //! | `"forbidden"` | 403 (a permanent failure for a client) | |
 //! | `"slow"` | the usual answer, `delay_ms` later | `delay_ms` (required) |
 //! | `"drop"` | none: the connection is closed | |
+//! | `"no_pull"` | the usual answer; if it is 200 (accepted), no pull is queued for it | |
+//! | `"late_pull"` | the usual answer, at once; if it is 200, its pull is queued `delay_ms` after the answer | `delay_ms` (required) |
 //!
 //! Each step takes `pings` (a count) or `for_ms` (a window that starts when the step does),
-//! or neither (until cleared); unknown fields are refused. A fault answers after the body
-//! is read and before the token is checked; only pings whose path holds a valid user id
-//! meet faults, and only `slow` ones can queue a pull. Every such ping, faulty or not, is in
-//! the ping log with the time it arrived and the time it was answered, so a test can check
-//! that no user was pinged twice at once ([`Emulator::overlapping_pings`]).
+//! or neither (until cleared); unknown fields and unknown `fault` names are refused, and so
+//! is `slow` or `late_pull` without `delay_ms`, each with a 400 naming the step. A fault is
+//! met after the body is read and before the token is checked; only pings whose path holds
+//! a valid user id meet faults, and each such ping spends one ping of the step in force,
+//! whatever its answer (a `no_pull` ping with a bad token is still answered 403). Only
+//! `slow`, `no_pull` and `late_pull` pings can be accepted. Every such ping, faulty or not,
+//! is in the ping log with the time it arrived and the time it was answered (a `no_pull` or
+//! `late_pull` ping shows as accepted, `200`), so a test can check that no user was pinged
+//! twice at once ([`Emulator::overlapping_pings`]).
+//!
+//! A `no_pull` ping never appears in the pull log and is no request for
+//! [`Emulator::wait_for_pull`]. A `late_pull` ping counts as a request when it is answered;
+//! its pull waits beside the queue, without holding up a worker or any other pull, and joins
+//! the queue when due, coalescing there as a ping arriving then would (below). A later
+//! normal ping of the same id queues its pull as usual, and the late one still comes after
+//! its delay: the id is pulled twice. [`Emulator::pending_pulls`] counts late pulls not yet
+//! due, and shutdown drops them.
 //!
 //! # Pulls
 //!
@@ -362,10 +379,11 @@ impl Emulator {
         self.state.set_faults(plan);
     }
 
-    /// How many pulls are queued or in progress right now; 0 when the emulator is idle.
+    /// How many pulls are queued, in progress, or [late](PingFault::LatePull) and not yet
+    /// due, right now; 0 when the emulator is idle.
     ///
     /// A burst of pings of one id counts at most 2: one pull in progress and one queued
-    /// behind it.
+    /// behind it (and one more for each late pull still waiting).
     ///
     /// # Example
     ///
@@ -391,6 +409,9 @@ impl Emulator {
     /// last ping (or [`request_pull`](Self::request_pull)) of `id` accepted before the call.
     /// If that pull already completed, it returns at once, so a fast pull is never missed.
     /// With no ping of `id` yet, any completed pull of `id` will do.
+    /// A [`no_pull`](PingFault::NoPull) ping is not counted; a
+    /// [`late_pull`](PingFault::LatePull) one is, from its answer, so the wait covers its
+    /// late pull (or any pull of `id` that starts after it).
     ///
     /// # Errors
     ///
@@ -424,7 +445,8 @@ impl Emulator {
 
     /// Stops the emulator: the port is closed at once, no new pull starts, and pulls and
     /// requests in progress get a short grace (1 s) before they are cancelled. Returns when
-    /// every task has ended. Pulls still waiting in the queue are dropped.
+    /// every task has ended. Pulls still waiting in the queue, and late pulls not yet due,
+    /// are dropped.
     pub async fn shutdown(mut self) {
         self.shutdown.send_replace(true);
         let tasks = &mut self.tasks;

@@ -110,7 +110,9 @@ impl PingRecord {
         }
     }
 
-    /// Whether the ping was accepted (200), which queues a pull.
+    /// Whether the ping was accepted (200), which queues a pull (later under a
+    /// [`LatePull`](super::PingFault::LatePull) fault, none under
+    /// [`NoPull`](super::PingFault::NoPull)).
     #[must_use]
     pub fn accepted(&self) -> bool {
         self.answer == PingAnswer::Status(200)

@@ -1,7 +1,8 @@
 //! The pull workers: each takes jobs from the queue in [`State`] and pulls them, one at a
-//! time, until shutdown.
+//! time, until shutdown; and the timer that queues late pulls when they are due.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::watch;
 
@@ -39,5 +40,27 @@ pub(super) async fn worker(
             "emulator pull finished"
         );
         state.finish(job, record, profile);
+    }
+}
+
+/// The timer: moves each late pull into the queue when it is due, until shutdown. Late
+/// pulls not yet due then are dropped with the emulator.
+pub(super) async fn timer(state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let next = state.queue_due_late_pulls(Instant::now());
+        let due = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = due => {}
+            () = state.late_pull_scheduled() => {}
+            () = stopped(&mut shutdown) => return,
+        }
     }
 }

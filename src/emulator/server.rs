@@ -181,39 +181,61 @@ impl App {
                 return Ok(self.refuse_invalid_id(request, reason).await);
             }
         };
-        let answer = self.answer_ping(&id, request).await;
+        let (answer, late) = match self.answer_ping(&id, request).await {
+            Ok((reply, late)) => (Ok(reply), late),
+            Err(Dropped) => (Err(Dropped), None),
+        };
         let logged = match &answer {
             Ok(reply) => PingAnswer::Status(reply.status().as_u16()),
             Err(Dropped) => PingAnswer::Dropped,
         };
         tracing::debug!(%id, answer = %logged, "emulator ping");
-        self.state.record_ping(PingRecord::new(id, arrived, logged));
+        self.state
+            .record_ping(PingRecord::new(id.clone(), arrived, logged));
+        // After the record, so the delay counts from the logged `answered`.
+        if let Some(delay) = late {
+            self.state.request_late_pull(&id, delay);
+        }
         answer
     }
 
-    async fn answer_ping(&self, id: &UserId, request: Request<Incoming>) -> Result<Reply, Dropped> {
+    /// The answer to a ping, and the delay of its late pull when it is accepted under a
+    /// [`PingFault::LatePull`] (the caller schedules it once the ping is logged).
+    async fn answer_ping(
+        &self,
+        id: &UserId,
+        request: Request<Incoming>,
+    ) -> Result<(Reply, Option<Duration>), Dropped> {
         let params = match Params::read(request, self.max_body_bytes).await {
             Ok(params) => params,
-            Err(refused) => return Ok(refused_reply(refused)),
+            Err(refused) => return Ok((refused_reply(refused), None)),
         };
-        match self.state.next_fault() {
-            None => {}
+        let fault = self.state.next_fault();
+        match fault {
+            None | Some(PingFault::NoPull | PingFault::LatePull { .. }) => {}
             Some(PingFault::Drop) => return Err(Dropped),
             Some(PingFault::Slow { delay }) => tokio::time::sleep(delay).await,
-            Some(fault) => return Ok(fault_reply(fault)),
+            Some(fault) => return Ok((fault_reply(fault), None)),
         }
         if !self.token_ok(params.get("lftoken"), "ping") {
-            return Ok(empty(StatusCode::FORBIDDEN));
+            return Ok((empty(StatusCode::FORBIDDEN), None));
         }
         if self.state.template().is_none() {
-            return Ok(text(
+            let reply = text(
                 StatusCode::CONFLICT,
                 "no pull URL is registered: POST / with actor_token and pull_profile_url first",
-            ));
+            );
+            return Ok((reply, None));
         }
-        Ok(match self.state.request_pull(id) {
-            Ok(()) => empty(StatusCode::OK),
-            Err(_full) => text(StatusCode::SERVICE_UNAVAILABLE, "the pull queue is full"),
+        let full = || text(StatusCode::SERVICE_UNAVAILABLE, "the pull queue is full");
+        Ok(match fault {
+            Some(PingFault::NoPull) => (empty(StatusCode::OK), None),
+            Some(PingFault::LatePull { .. }) if self.state.late_pulls_full() => (full(), None),
+            Some(PingFault::LatePull { delay }) => (empty(StatusCode::OK), Some(delay)),
+            _ => match self.state.request_pull(id) {
+                Ok(()) => (empty(StatusCode::OK), None),
+                Err(_full) => (full(), None),
+            },
         })
     }
 

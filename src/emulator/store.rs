@@ -7,11 +7,13 @@
 //! across an `.await`.
 //!
 //! The queue implements the coalescing described under "Pulls" in the module documentation:
-//! an id waits in the queue at most once, and is never taken while it is in flight.
+//! an id waits in the queue at most once, and is never taken while it is in flight. Late
+//! pulls (a [`PingFault::LatePull`]) wait beside it, by due time, until the timer task moves
+//! them into the queue, where they coalesce as a ping arriving then would.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, watch};
@@ -46,6 +48,8 @@ pub(super) struct State {
     work: Notify,
     /// Counts completed pulls; `wait_for_pull` watches it.
     completed: watch::Sender<u64>,
+    /// Wakes the timer task: a late pull was scheduled.
+    late_scheduled: Notify,
 }
 
 #[derive(Default)]
@@ -56,6 +60,11 @@ struct Pulls {
     users: HashMap<UserId, User>,
     /// How many ids are being pulled right now.
     in_flight: usize,
+    /// Late pulls not yet queued, by due time (and a sequence number, so that two due at
+    /// the same instant are both kept); at most [`MAX_QUEUED`].
+    late: BTreeMap<(Instant, u64), UserId>,
+    /// The next late pull's sequence number.
+    late_sequence: u64,
     log: VecDeque<PullRecord>,
 }
 
@@ -73,6 +82,22 @@ struct User {
     /// The last completed pull, with the value of `requested` when it started: it reflects
     /// every request up to that number.
     last: Option<(u64, PullRecord)>,
+}
+
+impl Pulls {
+    /// Puts `id` in the queue unless it is waiting there already: `Ok(true)` when it was
+    /// added (a worker should be woken). Counts no request.
+    fn enqueue(&mut self, id: &UserId) -> Result<bool, QueueFull> {
+        if self.users.get(id).is_some_and(|user| user.queued) {
+            return Ok(false);
+        }
+        if self.queue.len() >= MAX_QUEUED {
+            return Err(QueueFull);
+        }
+        self.users.entry(id.clone()).or_default().queued = true;
+        self.queue.push_back(id.clone());
+        Ok(true)
+    }
 }
 
 /// A panic elsewhere while holding a lock leaves consistent data (every update is a few
@@ -98,6 +123,7 @@ impl State {
             log_capacity: log_capacity.max(1),
             work: Notify::new(),
             completed: watch::Sender::new(0),
+            late_scheduled: Notify::new(),
         }
     }
 
@@ -122,23 +148,68 @@ impl State {
 
     /// Schedules a pull of `id`, unless one is already waiting.
     pub(super) fn request_pull(&self, id: &UserId) -> Result<(), QueueFull> {
-        let mut guard = lock(&self.pulls);
-        let pulls = &mut *guard;
-        let already_queued = pulls.users.get(id).is_some_and(|user| user.queued);
-        if !already_queued && pulls.queue.len() >= MAX_QUEUED {
-            return Err(QueueFull);
-        }
-        let user = pulls.users.entry(id.clone()).or_default();
-        user.requested += 1;
-        if !already_queued {
-            user.queued = true;
-            pulls.queue.push_back(id.clone());
-        }
-        drop(guard);
-        if !already_queued {
+        let mut pulls = lock(&self.pulls);
+        let queued = pulls.enqueue(id)?;
+        pulls.users.entry(id.clone()).or_default().requested += 1;
+        drop(pulls);
+        if queued {
             self.work.notify_waiters();
         }
         Ok(())
+    }
+
+    /// Whether no more late pulls can be scheduled now.
+    pub(super) fn late_pulls_full(&self) -> bool {
+        lock(&self.pulls).late.len() >= MAX_QUEUED
+    }
+
+    /// Counts a request for `id` now, and queues its pull `delay` from now (never, if that
+    /// is too far to represent). The caller checked [`late_pulls_full`](Self::late_pulls_full)
+    /// before accepting the ping; a few concurrent pings may pass the bound by as many.
+    pub(super) fn request_late_pull(&self, id: &UserId, delay: Duration) {
+        let mut guard = lock(&self.pulls);
+        let pulls = &mut *guard;
+        pulls.users.entry(id.clone()).or_default().requested += 1;
+        let Some(due) = Instant::now().checked_add(delay) else {
+            return;
+        };
+        let sequence = pulls.late_sequence;
+        pulls.late_sequence += 1;
+        pulls.late.insert((due, sequence), id.clone());
+        drop(guard);
+        self.late_scheduled.notify_one();
+    }
+
+    /// Moves the late pulls due by `now` into the queue, and returns when the next one is
+    /// due. A late pull meeting a full queue is dropped, as a ping meeting it would be
+    /// refused.
+    pub(super) fn queue_due_late_pulls(&self, now: Instant) -> Option<Instant> {
+        let mut pulls = lock(&self.pulls);
+        let mut queued_any = false;
+        while let Some(entry) = pulls.late.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let id = entry.remove();
+            match pulls.enqueue(&id) {
+                Ok(queued) => queued_any |= queued,
+                Err(QueueFull) => {
+                    tracing::debug!(%id, "emulator late pull dropped: the queue is full")
+                }
+            }
+        }
+        let next = pulls.late.first_key_value().map(|((due, _), _)| *due);
+        drop(pulls);
+        if queued_any {
+            self.work.notify_waiters();
+        }
+        next
+    }
+
+    /// Resolves when a late pull was scheduled since the last call (a permit is kept, so
+    /// one scheduled while the timer was busy is not missed).
+    pub(super) async fn late_pull_scheduled(&self) {
+        self.late_scheduled.notified().await;
     }
 
     /// Resolves when a job may have become available. Enable it before
@@ -169,10 +240,10 @@ impl State {
         })
     }
 
-    /// Pulls queued or in progress.
+    /// Pulls queued, in progress, or late and not yet due.
     pub(super) fn pending_pulls(&self) -> usize {
         let pulls = lock(&self.pulls);
-        pulls.queue.len() + pulls.in_flight
+        pulls.queue.len() + pulls.in_flight + pulls.late.len()
     }
 
     /// Records the result of a job and makes it visible to `wait_for_pull`.

@@ -1,7 +1,8 @@
 //! The emulator end to end: its HTTP API on loopback, real pulls against a small pull
-//! endpoint built from `LftokenLayer`, and the ping faults and ping log.
+//! endpoint built from `LftokenLayer`, and the ping faults (late and missing pulls too) and ping log.
 #![cfg(feature = "emulator")]
 
+mod accepted_faults;
 mod api;
 mod faults;
 mod pulls;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
@@ -45,7 +45,8 @@ pub(crate) fn token() -> String {
 pub(crate) struct PullServer {
     pub(crate) addr: SocketAddr,
     bodies: Arc<Mutex<HashMap<String, String>>>,
-    seen: Arc<Mutex<Vec<String>>>,
+    /// Each request's path and query, with the time it arrived.
+    seen: Arc<Mutex<Vec<(SystemTime, String)>>>,
     /// Answers wait while this is `false` (see [`PullServer::hold`]).
     open: Arc<watch::Sender<bool>>,
 }
@@ -69,7 +70,10 @@ impl PullServer {
         let seen = server.seen.clone();
         let recorder = service_fn(move |request: Request<Incoming>| {
             let uri = request.uri().path_and_query().map(ToString::to_string);
-            seen.lock().unwrap().push(uri.unwrap_or_default());
+            let arrived = SystemTime::now();
+            seen.lock()
+                .unwrap()
+                .push((arrived, uri.unwrap_or_default()));
             gated.clone().oneshot(request)
         });
         tokio::spawn(async move {
@@ -118,7 +122,14 @@ impl PullServer {
     }
 
     pub(crate) fn seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
+        let seen = self.seen.lock().unwrap();
+        seen.iter().map(|(_, uri)| uri.clone()).collect()
+    }
+
+    /// When each request arrived (before it was answered), in the order of [`seen`](Self::seen).
+    pub(crate) fn arrivals(&self) -> Vec<SystemTime> {
+        let seen = self.seen.lock().unwrap();
+        seen.iter().map(|(arrived, _)| *arrived).collect()
     }
 
     /// Holds every answer (requests are still recorded in `seen`) until [`release`](Self::release).
