@@ -63,7 +63,7 @@ async fn one_event_per_outcome_and_never_a_secret() {
     })
     .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while outbox.stats().await.unwrap().pending > 0 {
+    while outbox.stats().await.unwrap().undelivered() > 0 {
         assert!(tokio::time::Instant::now() < deadline, "not settled");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

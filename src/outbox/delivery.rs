@@ -1,4 +1,4 @@
-//! One delivery: a single ping through [`PingClient`], and what its result means for the row.
+//! One attempt: a single ping through [`PingClient`], and the verdict on its answer.
 
 use std::time::Duration;
 
@@ -6,56 +6,59 @@ use http::StatusCode;
 
 use crate::{PingClient, PingError, UserId};
 
-/// What to do with a row after one attempt.
+/// What Livefyre's answer to one ping means for the row.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// Livefyre took the ping: delete the row (unless it was enqueued again meanwhile).
-    Delivered,
+pub(crate) enum Verdict {
+    /// Livefyre accepted the ping (answered 200).
+    Accepted,
     /// Worth another attempt later: Livefyre or the network is having a bad time.
     Retry {
         reason: String,
         retry_after: Option<Duration>,
     },
-    /// Retrying cannot help until someone changes something (key, network, id): park it.
+    /// Livefyre refused it, and retrying cannot help until someone changes something (key,
+    /// network, proxy): park it.
     Park { reason: String },
+    /// The row's id is not a Livefyre user id (written to the table by hand): park it unsent.
+    Unsendable { reason: String },
 }
 
 /// Sends one ping (the relay's client makes a single attempt) and classifies the result.
 /// A row whose id is not a [`UserId`] (written to the table by hand) is parked unsent.
-pub(crate) async fn deliver(client: &PingClient, user_id: &str) -> Outcome {
+pub(crate) async fn deliver(client: &PingClient, user_id: &str) -> Verdict {
     match user_id.parse::<UserId>() {
         Ok(user_id) => classify(client.sync_user(&user_id).await),
-        Err(invalid) => Outcome::Park {
+        Err(invalid) => Verdict::Unsendable {
             reason: format!("invalid Livefyre user id: {invalid}"),
         },
     }
 }
 
 /// The one place a ping's result becomes a row's fate.
-pub(crate) fn classify(result: Result<(), PingError>) -> Outcome {
+pub(crate) fn classify(result: Result<(), PingError>) -> Verdict {
     let error = match result {
-        Ok(()) => return Outcome::Delivered,
+        Ok(()) => return Verdict::Accepted,
         Err(error) => error,
     };
     let reason = error.to_string();
     match &error {
         // The emulator's (and a fresh network's) "no pull URL registered yet": it resolves
         // itself once the registration succeeds, so it must never park a row.
-        PingError::Status { status, .. } if *status == StatusCode::CONFLICT => Outcome::Retry {
+        PingError::Status { status, .. } if *status == StatusCode::CONFLICT => Verdict::Retry {
             retry_after: error.retry_after(),
             reason,
         },
         // A local failure to sign says nothing about this row: retry it once that is fixed.
-        PingError::Token(_) => Outcome::Retry {
+        PingError::Token(_) => Verdict::Retry {
             reason,
             retry_after: None,
         },
         // A wrong key or network (403), another 4xx: the same answer every time. The rule is
         // `PingError::is_permanent`, the one the client's own retries follow.
-        _ if error.is_permanent() => Outcome::Park { reason },
+        _ if error.is_permanent() => Verdict::Park { reason },
         // 408, 429, 5xx, timeouts, connection failures: retry with backoff, no sooner than
         // Livefyre asked.
-        _ => Outcome::Retry {
+        _ => Verdict::Retry {
             retry_after: error.retry_after(),
             reason,
         },
@@ -74,11 +77,12 @@ mod tests {
         })
     }
 
-    fn kind(outcome: Outcome) -> &'static str {
+    fn kind(outcome: Verdict) -> &'static str {
         match outcome {
-            Outcome::Delivered => "delivered",
-            Outcome::Retry { .. } => "retry",
-            Outcome::Park { .. } => "park",
+            Verdict::Accepted => "delivered",
+            Verdict::Retry { .. } => "retry",
+            Verdict::Park { .. } => "park",
+            Verdict::Unsendable { .. } => "unsendable",
         }
     }
 
@@ -91,7 +95,7 @@ mod tests {
             .base_url("http://127.0.0.1:9")
             .unwrap();
         match deliver(&client, "ann lee").await {
-            Outcome::Park { reason } => assert!(reason.contains("index 3"), "{reason}"),
+            Verdict::Unsendable { reason } => assert!(reason.contains("index 3"), "{reason}"),
             other => panic!("{other:?}"),
         }
     }
@@ -140,7 +144,7 @@ mod tests {
                 attempts: 1,
                 retry_after: Some(Duration::from_secs(30)),
             });
-            let Outcome::Retry { retry_after, .. } = classify(asked) else {
+            let Verdict::Retry { retry_after, .. } = classify(asked) else {
                 panic!("{code} must retry");
             };
             assert_eq!(retry_after, Some(Duration::from_secs(30)), "{code}");
@@ -149,7 +153,7 @@ mod tests {
 
     #[test]
     fn park_reasons_say_why() {
-        let Outcome::Park { reason } = classify(Err(PingError::Forbidden { attempts: 1 })) else {
+        let Verdict::Park { reason } = classify(Err(PingError::Forbidden { attempts: 1 })) else {
             panic!("403 must park");
         };
         assert!(reason.contains("403"), "{reason}");

@@ -6,7 +6,7 @@
 //! **in the same transaction as the profile change** ([`Outbox::enqueue`]) and a [`Relay`]
 //! delivers it later, at least once:
 //!
-//! - **One row per user** ([`SCHEMA`]): a hundred edits before delivery are one ping. Each
+//! - **One row per user** ([`SQLITE_SCHEMA`]): a hundred edits before delivery are one ping. Each
 //!   enqueue bumps the row's generation; a delivered ping deletes the row only if the
 //!   generation is unchanged, so an edit made while its ping was in flight is pinged again.
 //! - **Leases**: a relay claims due rows in batches under a lease (Postgres
@@ -62,6 +62,7 @@
 //! # Ok(()) }
 //! ```
 
+mod confirm;
 mod delivery;
 mod error;
 mod ops;
@@ -78,10 +79,11 @@ use sqlx::{Pool, Transaction};
 use crate::UserId;
 use tokio::sync::Notify;
 
+pub use confirm::ConfirmPulls;
 pub use error::OutboxError;
-pub use ops::{OutboxStats, ParkedPing};
+pub use ops::{OutboxStats, ParkKind, ParkedPing, UnknownParkKind};
 pub use relay::Relay;
-pub use schema::SCHEMA;
+pub use schema::{POSTGRES_SCHEMA, SQLITE_SCHEMA};
 pub use store::Backend;
 
 use sql::Statements;
@@ -112,7 +114,7 @@ pub struct Outbox<DB: Backend> {
 
 impl<DB: Backend> Outbox<DB> {
     /// The outbox in `pool`'s database. Call [`migrate`](Self::migrate) once (or create
-    /// [`SCHEMA`] with your migration tool) before anything else.
+    /// [`SQLITE_SCHEMA`] or [`POSTGRES_SCHEMA`] with your migration tool) before anything else.
     ///
     /// # Example
     ///

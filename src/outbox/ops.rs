@@ -22,25 +22,106 @@ use crate::UserId;
 /// tx.commit().await?;
 ///
 /// let stats = outbox.stats().await?;
-/// assert_eq!((stats.pending, stats.parked, stats.max_attempts), (1, 0, 0));
+/// assert_eq!((stats.pending, stats.in_flight, stats.awaiting_pull, stats.parked), (1, 0, 0, 0));
 /// assert!(stats.oldest_pending_age.is_some());
+/// assert_eq!(stats.oldest_awaiting_pull_age, None);
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
 pub struct OutboxStats {
-    /// Users with an undelivered ping that a relay will deliver (in flight included).
+    /// Users with a change waiting for its ping (due now, or after a retry's backoff), and
+    /// no relay holding it. Every row is in exactly one of the four states.
     pub pending: u64,
-    /// Users whose ping failed for good and waits for a requeue.
-    pub parked: u64,
-    /// Pending users a relay holds a live lease on right now.
+    /// Users a relay holds a live lease on right now: their ping is queued or in flight.
     pub in_flight: u64,
-    /// How long the oldest pending user has waited since its first undelivered change.
+    /// Users whose ping Livefyre accepted and whose pull has not been confirmed yet (only
+    /// with [`Relay::confirm_pulls`](super::Relay::confirm_pulls)).
+    pub awaiting_pull: u64,
+    /// Users whose ping failed for good and waits for a requeue or a new change.
+    pub parked: u64,
+    /// How long the oldest user waiting for a ping (pending or in flight) has waited since
+    /// its first undelivered change.
     pub oldest_pending_age: Option<Duration>,
+    /// How long ago Livefyre accepted the ping of the user that has awaited its pull the
+    /// longest.
+    pub oldest_awaiting_pull_age: Option<Duration>,
     /// The most failed attempts of any row, parked or pending.
     pub max_attempts: u64,
 }
+
+/// Which kind of failure parked a row.
+///
+/// # Example
+///
+/// ```
+/// use tower_livefyre::outbox::ParkKind;
+/// assert_eq!(ParkKind::NeverPulled.as_str(), "never_pulled");
+/// assert_eq!("refused".parse::<ParkKind>(), Ok(ParkKind::Refused));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
+pub enum ParkKind {
+    /// Livefyre (or a proxy before it) refused the ping: a 403 (wrong key or network) or
+    /// another 4xx. Fix the cause, then requeue.
+    Refused,
+    /// Livefyre accepted every ping, but no pull of this user reached a confirming pull
+    /// endpoint (see [`Relay::confirm_pulls`](super::Relay::confirm_pulls)).
+    NeverPulled,
+    /// The row's id is not a Livefyre user id (the row was written by hand); never sent.
+    InvalidUserId,
+}
+
+impl ParkKind {
+    /// The kind as stored in the `park_kind` column: `refused`, `never_pulled`,
+    /// `invalid_user_id`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(tower_livefyre::outbox::ParkKind::Refused.as_str(), "refused");
+    /// ```
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Refused => "refused",
+            Self::NeverPulled => "never_pulled",
+            Self::InvalidUserId => "invalid_user_id",
+        }
+    }
+}
+
+impl std::fmt::Display for ParkKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ParkKind {
+    type Err = UnknownParkKind;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Self::Refused, Self::NeverPulled, Self::InvalidUserId]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or(UnknownParkKind)
+    }
+}
+
+/// A `park_kind` that is none of [`ParkKind`]'s.
+///
+/// # Example
+///
+/// ```
+/// use tower_livefyre::outbox::ParkKind;
+/// assert!("lost".parse::<ParkKind>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown park kind")]
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
+pub struct UnknownParkKind;
 
 /// A parked row: a ping that failed for good, with the reason.
 ///
@@ -48,7 +129,7 @@ pub struct OutboxStats {
 ///
 /// ```
 /// # fn show(parked: &tower_livefyre::outbox::ParkedPing) {
-/// eprintln!("{} parked after {} attempts: {}", parked.user_id, parked.attempts, parked.reason);
+/// eprintln!("{} parked ({}) after {} attempts: {}", parked.user_id, parked.kind, parked.attempts, parked.reason);
 /// # }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,10 +140,41 @@ pub struct ParkedPing {
     pub user_id: String,
     /// Failed attempts, the last one included.
     pub attempts: u64,
-    /// Why the last attempt failed, e.g. `Livefyre answered 403 Forbidden: …`.
+    /// Why it parked, e.g. `Livefyre answered 403 Forbidden: …`, or "Livefyre accepted 3
+    /// pings but never pulled …".
     pub reason: String,
+    /// Which kind of failure parked it.
+    pub kind: ParkKind,
     /// When the row was parked (database clock).
     pub parked_at: SystemTime,
+}
+
+impl OutboxStats {
+    /// Whether the outbox holds no row at all: every change was delivered (confirmed, with
+    /// pull confirmation) and nothing is parked.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert!(tower_livefyre::outbox::OutboxStats::default().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.pending == 0 && self.in_flight == 0 && self.awaiting_pull == 0 && self.parked == 0
+    }
+
+    /// Rows whose change has not reached Livefyre yet and is still being worked on: pending,
+    /// in flight, or awaiting its pull (parked rows excluded).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(tower_livefyre::outbox::OutboxStats::default().undelivered(), 0);
+    /// ```
+    #[must_use]
+    pub fn undelivered(&self) -> u64 {
+        self.pending + self.in_flight + self.awaiting_pull
+    }
 }
 
 fn count(value: i64) -> u64 {
@@ -74,8 +186,9 @@ fn millis(value: i64) -> Duration {
 }
 
 impl<DB: Backend> Outbox<DB> {
-    /// Counts pending, parked and in-flight rows, with the age of the oldest pending one
-    /// and the most attempts: what a health check needs. One query.
+    /// Counts the rows in each state (pending, in flight, awaiting their pull, parked), with
+    /// the age of the oldest pending and oldest awaiting row and the most attempts: what a
+    /// health check needs. One query.
     ///
     /// # Errors
     ///
@@ -86,13 +199,16 @@ impl<DB: Backend> Outbox<DB> {
     /// See [`OutboxStats`].
     pub async fn stats(&self) -> Result<OutboxStats, OutboxError> {
         let sql = self.statements()?;
-        let (pending, parked, in_flight, oldest, max_attempts, now) =
+        let (pending, in_flight, awaiting, parked, oldest, oldest_awaiting, max_attempts, now) =
             DB::stats(&self.pool, sql).await?;
+        let age = |since: i64| millis(now.saturating_sub(since));
         Ok(OutboxStats {
             pending: count(pending),
-            parked: count(parked),
             in_flight: count(in_flight),
-            oldest_pending_age: oldest.map(|created| millis(now.saturating_sub(created))),
+            awaiting_pull: count(awaiting),
+            parked: count(parked),
+            oldest_pending_age: oldest.map(age),
+            oldest_awaiting_pull_age: oldest_awaiting.map(age),
             max_attempts: count(max_attempts),
         })
     }
@@ -123,16 +239,18 @@ impl<DB: Backend> Outbox<DB> {
         let rows = DB::parked(&self.pool, sql, i64::from(limit)).await?;
         Ok(rows
             .into_iter()
-            .map(|(user_id, attempts, reason, parked_at)| ParkedPing {
+            .map(|(user_id, attempts, reason, kind, parked_at)| ParkedPing {
                 user_id,
                 attempts: count(attempts),
                 reason,
+                // Written by this crate only; a hand-written value reads as a refusal.
+                kind: kind.parse().unwrap_or(ParkKind::Refused),
                 parked_at: UNIX_EPOCH + millis(parked_at),
             })
             .collect())
     }
 
-    /// Makes every parked row due again (attempts reset), for after you fixed what parked
+    /// Makes every parked row due again (attempts and unanswered pings reset), for after you fixed what parked
     /// them (a wrong key, say). Returns how many rows were requeued, and wakes the relays.
     ///
     /// # Errors

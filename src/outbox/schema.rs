@@ -1,45 +1,47 @@
-//! The outbox table: its SQL, the same for SQLite and Postgres, and [`Outbox::migrate`].
+//! The outbox tables: their SQL for SQLite and Postgres, and [`Outbox::migrate`].
 
 use super::{Backend, Outbox, OutboxError};
 
-/// The table the outbox keeps, one row per user with an undelivered ping, as SQL that runs
-/// unchanged on SQLite and on Postgres. [`Outbox::migrate`] runs it (it is idempotent); if
-/// you manage your schema with your own migration tool, copy it into a migration instead.
+/// The outbox's tables as SQL for SQLite: one row per user with an undelivered change,
+/// and the counter its generations come from. [`Outbox::migrate`] runs it (it is
+/// idempotent, and adds the columns an older version of this crate did not create); if you
+/// manage your schema with your own migration tool, copy it into a migration instead.
 ///
 /// | column | meaning |
 /// |---|---|
 /// | `user_id` | the Livefyre user id; one row per user, however many changes are waiting |
-/// | `generation` | bumped by every enqueue; a delivery deletes the row only if it is unchanged |
-/// | `due_at` | when the next attempt may start (milliseconds since the Unix epoch, database clock) |
-/// | `attempts` | failed attempts since the last successful delivery |
-/// | `last_error` | why the last attempt failed, or why the row is parked |
-/// | `lease_owner`, `lease_until` | the relay delivering the row and until when it may; an expired lease is reclaimed |
-/// | `parked_at` | set when delivery failed for good (403, another 4xx): the row waits for a requeue |
+/// | `generation` | renewed by every enqueue, from a counter shared by all users, so it never repeats, not even after the row was deleted; an outcome is written only if it is unchanged |
+/// | `due_at` | when the next attempt may start (milliseconds since the Unix epoch, database clock); for a row awaiting its pull, when it is pinged again |
+/// | `attempts` | failed attempts since the last accepted ping |
+/// | `last_error`, `park_kind` | why the last attempt failed or the row parked, and which kind of failure parked it (`refused`, `never_pulled`, `invalid_user_id`); kept until the next accepted ping |
+/// | `lease_owner`, `lease_token`, `lease_until` | the relay delivering the row, the claim it answers to, and until when it may; an expired lease is reclaimed |
+/// | `parked_at` | set when delivery failed for good: the row waits for a requeue or a new enqueue |
+/// | `ping_generation` | the generation the last claimed ping announced: a pull served after that claim may confirm it |
+/// | `awaiting_since`, `unpulled_pings` | pull confirmation: when Livefyre accepted the last ping, and how many accepted pings no pull followed |
 /// | `created_at`, `updated_at` | when the row was first enqueued and last changed |
 ///
 /// # Example
 ///
 /// ```
-/// assert!(tower_livefyre::outbox::SCHEMA.starts_with("CREATE TABLE IF NOT EXISTS livefyre_outbox"));
+/// use tower_livefyre::outbox::SQLITE_SCHEMA;
+/// assert!(SQLITE_SCHEMA.starts_with("CREATE TABLE IF NOT EXISTS livefyre_outbox"));
 /// ```
-pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS livefyre_outbox (
-    user_id     TEXT PRIMARY KEY,
-    generation  BIGINT NOT NULL,
-    due_at      BIGINT NOT NULL,
-    attempts    BIGINT NOT NULL DEFAULT 0,
-    last_error  TEXT,
-    lease_owner TEXT,
-    lease_until BIGINT,
-    parked_at   BIGINT,
-    created_at  BIGINT NOT NULL,
-    updated_at  BIGINT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS livefyre_outbox_due ON livefyre_outbox (due_at) WHERE parked_at IS NULL;
-CREATE INDEX IF NOT EXISTS livefyre_outbox_lease ON livefyre_outbox (lease_owner) WHERE lease_owner IS NOT NULL;
-";
+pub const SQLITE_SCHEMA: &str = super::sql::SQLITE_SCHEMA;
+
+/// [`SQLITE_SCHEMA`]'s table for Postgres, with a sequence for the generations (no
+/// transaction ever waits for another to take one).
+///
+/// # Example
+///
+/// ```
+/// use tower_livefyre::outbox::POSTGRES_SCHEMA;
+/// assert!(POSTGRES_SCHEMA.contains("CREATE SEQUENCE IF NOT EXISTS livefyre_outbox_generation"));
+/// ```
+pub const POSTGRES_SCHEMA: &str = super::sql::POSTGRES_SCHEMA;
 
 impl<DB: Backend> Outbox<DB> {
-    /// Creates the outbox table and its indexes ([`SCHEMA`]) unless they exist. Safe to call
+    /// Creates the outbox tables and indexes ([`SQLITE_SCHEMA`], [`POSTGRES_SCHEMA`]) unless
+    /// they exist, and adds the columns a table from an older version lacks. Safe to call
     /// at every start, from several processes at once (on Postgres an advisory lock
     /// serialises them).
     ///

@@ -8,8 +8,10 @@ use std::future::Future;
 use sqlx::postgres::PgListener;
 use sqlx::{Any, Pool, Postgres, Sqlite};
 
-use super::schema::SCHEMA;
-use super::sql::{CHANNEL, Dialect, POSTGRES, SQLITE, Statements};
+use std::sync::Arc;
+
+use super::ops::ParkKind;
+use super::sql::{ADDED_COLUMNS, CHANNEL, Dialect, POSTGRES, SQLITE, Statements};
 
 /// A database the outbox runs on: [`sqlx::Sqlite`], [`sqlx::Postgres`], or [`sqlx::Any`]
 /// connected to either. Sealed: the outbox's SQL is written for these.
@@ -30,52 +32,91 @@ impl Backend for Sqlite {}
 impl Backend for Postgres {}
 impl Backend for Any {}
 
-/// A row the relay leased.
+/// One row of a claim: leased to the relay under the claim's token.
 #[derive(Clone, Debug)]
-pub(crate) struct Claimed {
+pub(crate) struct Claim {
     pub(crate) user_id: String,
     pub(crate) generation: i64,
     /// Failed attempts before this one.
     pub(crate) attempts: i64,
+    /// Pings Livefyre accepted that no pull has confirmed yet.
+    pub(crate) unpulled_pings: i64,
+    /// Whether the row was awaiting its pull (its deadline passed: this is a re-ping).
+    pub(crate) awaiting: bool,
+    /// The claim's lease token: every write-back for this row names it.
+    pub(crate) token: Arc<str>,
 }
 
-/// What to write back for one delivery attempt.
+/// The outcome of one claimed row, to write back.
 #[derive(Debug)]
-pub(crate) enum Settlement {
-    Delivered {
-        user_id: String,
-        generation: i64,
-    },
+pub(crate) enum Outcome {
+    /// Livefyre accepted the ping and pulls are not confirmed: the row is done.
+    Delivered(Claim),
+    /// Livefyre accepted the ping: the row now awaits its pull (or is re-pinged later).
+    AwaitPull(Claim),
+    /// Try again after `delay_ms`.
     Retry {
-        user_id: String,
+        row: Claim,
         reason: String,
         delay_ms: i64,
     },
+    /// Failed for good until a requeue or a new enqueue.
     Park {
-        user_id: String,
+        row: Claim,
         reason: String,
+        kind: ParkKind,
     },
     /// Not attempted: back to the table as it was.
-    Release {
-        user_id: String,
-    },
+    Release(Claim),
 }
 
-/// What one [`private::Store::exchange`] did.
+impl Outcome {
+    fn row(&self) -> &Claim {
+        match self {
+            Self::Delivered(row) | Self::AwaitPull(row) | Self::Release(row) => row,
+            Self::Retry { row, .. } | Self::Park { row, .. } => row,
+        }
+    }
+}
+
+/// A claim to make in a round: up to `limit` due rows, leased for `lease_ms` under `token`.
 #[derive(Debug)]
-pub(crate) struct Exchanged {
-    /// The rows claimed, now leased to the relay.
-    pub(crate) claimed: Vec<Claimed>,
-    /// The user ids whose lease was lost (another relay reclaimed the row), whose outcome
-    /// was therefore not written.
-    pub(crate) lost: Vec<String>,
+pub(crate) struct ClaimRequest {
+    pub(crate) owner: String,
+    pub(crate) token: Arc<str>,
+    pub(crate) lease_ms: i64,
+    pub(crate) limit: i64,
 }
 
-/// `pending, parked, in_flight, oldest pending created_at, max attempts, now` (ms).
-pub(crate) type RawStats = (i64, i64, i64, Option<i64>, i64, i64);
+/// What one [`private::Store::round`] did.
+#[derive(Debug)]
+pub(crate) struct RoundResult {
+    /// The rows claimed, now leased to the relay.
+    pub(crate) claimed: Vec<Claim>,
+    /// The user ids whose outcome matched no row: the claim it answered is gone (another
+    /// claim took the row after its lease ran out, or a pull confirmed it meanwhile).
+    pub(crate) unmatched: Vec<String>,
+}
 
-/// `user_id, attempts, last_error, parked_at`.
-pub(crate) type RawParked = (String, i64, String, i64);
+/// `pending, in_flight, awaiting, parked, oldest pending created_at, oldest awaiting_since,
+/// max attempts, now` (ms).
+pub(crate) type RawStats = (i64, i64, i64, i64, Option<i64>, Option<i64>, i64, i64);
+
+/// `user_id, attempts, last_error, park_kind, parked_at`.
+pub(crate) type RawParked = (String, i64, String, String, i64);
+
+/// The outcomes of `kind` as the JSON array the batched statements read.
+fn batch(outcomes: &[Outcome], pick: fn(&Outcome) -> bool) -> Option<String> {
+    let rows: Vec<_> = outcomes
+        .iter()
+        .filter(|outcome| pick(outcome))
+        .map(|outcome| {
+            let row = outcome.row();
+            serde_json::json!({ "user_id": row.user_id, "generation": row.generation, "token": &*row.token })
+        })
+        .collect();
+    (!rows.is_empty()).then(|| serde_json::Value::Array(rows).to_string())
+}
 
 pub(crate) mod private {
     use super::*;
@@ -103,23 +144,37 @@ pub(crate) mod private {
             user_id: &str,
         ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-        /// One database round, in one transaction: writes `outcomes` back, then claims up
-        /// to `limit` due rows (none when 0). A row delivered but enqueued again meanwhile
-        /// is released by the first part and may be claimed again by the second.
-        fn exchange(
+        /// One database round, in one transaction: writes `outcomes` back, then makes
+        /// `claim`. A row accepted but enqueued again meanwhile is released by the first
+        /// part and may be claimed again by the second.
+        fn round(
             pool: &Pool<Self>,
             sql: &'static Statements,
-            owner: &str,
-            outcomes: &[Settlement],
-            lease_ms: i64,
-            limit: i64,
-        ) -> impl Future<Output = Result<Exchanged, sqlx::Error>> + Send;
+            outcomes: &[Outcome],
+            pull_deadline_ms: i64,
+            claim: Option<&ClaimRequest>,
+        ) -> impl Future<Output = Result<RoundResult, sqlx::Error>> + Send;
 
         fn release_all(
             pool: &Pool<Self>,
             sql: &'static Statements,
             owner: &str,
         ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+
+        /// The generation a pull of `user_id` served now may confirm.
+        fn pull_ticket(
+            pool: &Pool<Self>,
+            sql: &'static Statements,
+            user_id: &str,
+        ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
+
+        /// Deletes the row if it is still at `generation`; returns its age in ms.
+        fn confirm_pull(
+            pool: &Pool<Self>,
+            sql: &'static Statements,
+            user_id: &str,
+            generation: i64,
+        ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
 
         fn stats(
             pool: &Pool<Self>,
@@ -155,7 +210,31 @@ macro_rules! store {
                 if let Some(lock) = sql.migrate_lock {
                     sqlx::query(lock).execute(&mut *tx).await?;
                 }
-                sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+                // A sequence created now starts past the generations an older version wrote.
+                let new_sequence = sql.dialect == Dialect::Postgres
+                    && sqlx::query_scalar::<_, i64>(
+                        "SELECT COUNT(*) FROM pg_class WHERE relname = 'livefyre_outbox_generation' \
+                         AND relnamespace = CAST(current_schema() AS regnamespace)",
+                    )
+                    .fetch_one(&mut *tx)
+                    .await?
+                        == 0;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.schema)).execute(&mut *tx).await?;
+                let columns: Vec<String> = sqlx::query_scalar(sql.columns).fetch_all(&mut *tx).await?;
+                for (column, kind) in ADDED_COLUMNS {
+                    if !columns.iter().any(|have| have == column) {
+                        let add = format!("ALTER TABLE livefyre_outbox ADD COLUMN {column} {kind}");
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(add)).execute(&mut *tx).await?;
+                    }
+                }
+                if new_sequence {
+                    sqlx::query(
+                        "SELECT setval('livefyre_outbox_generation', \
+                         (SELECT COALESCE(MAX(generation), 0) + 1 FROM livefyre_outbox), false)",
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await
             }
 
@@ -164,121 +243,126 @@ macro_rules! store {
                 sql: &'static Statements,
                 user_id: &str,
             ) -> Result<(), sqlx::Error> {
+                if let Some(next) = sql.next_generation {
+                    sqlx::query(next).execute(&mut *conn).await?;
+                }
                 sqlx::query(sql.enqueue).bind(user_id).execute(conn).await?;
                 Ok(())
             }
 
-            async fn exchange(
+            async fn round(
                 pool: &Pool<Self>,
                 sql: &'static Statements,
-                owner: &str,
-                outcomes: &[Settlement],
-                lease_ms: i64,
-                limit: i64,
-            ) -> Result<Exchanged, sqlx::Error> {
-                async fn claim<'c, E: sqlx::Executor<'c, Database = $db>>(
+                outcomes: &[Outcome],
+                pull_deadline_ms: i64,
+                claim: Option<&ClaimRequest>,
+            ) -> Result<RoundResult, sqlx::Error> {
+                async fn claim_rows<'c, E: sqlx::Executor<'c, Database = $db>>(
                     executor: E,
                     sql: &'static Statements,
-                    owner: &str,
-                    lease_ms: i64,
-                    limit: i64,
-                ) -> Result<Vec<Claimed>, sqlx::Error> {
-                    if limit == 0 {
+                    claim: Option<&ClaimRequest>,
+                ) -> Result<Vec<Claim>, sqlx::Error> {
+                    let Some(claim) = claim.filter(|claim| claim.limit > 0) else {
                         return Ok(Vec::new());
-                    }
-                    let rows: Vec<(String, i64, i64)> = sqlx::query_as(sql.claim)
-                        .bind(owner)
-                        .bind(lease_ms)
-                        .bind(limit)
+                    };
+                    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(sql.claim)
+                        .bind(claim.owner.as_str())
+                        .bind(&*claim.token)
+                        .bind(claim.lease_ms)
+                        .bind(claim.limit)
                         .fetch_all(executor)
                         .await?;
                     Ok(rows
                         .into_iter()
-                        .map(|(user_id, generation, attempts)| Claimed { user_id, generation, attempts })
+                        .map(|(user_id, generation, attempts, unpulled_pings, awaiting)| Claim {
+                            user_id,
+                            generation,
+                            attempts,
+                            unpulled_pings,
+                            awaiting: awaiting != 0,
+                            token: claim.token.clone(),
+                        })
                         .collect())
                 }
 
+                let claiming = claim.is_some_and(|claim| claim.limit > 0);
                 // Nothing to write back: the claim alone is one statement, no transaction
                 // (unless its plan is pinned, which takes one).
-                if outcomes.is_empty() && (limit == 0 || sql.claim_plan.is_none()) {
-                    let claimed = claim(pool, sql, owner, lease_ms, limit).await?;
-                    return Ok(Exchanged { claimed, lost: Vec::new() });
+                if outcomes.is_empty() && (!claiming || sql.claim_plan.is_none()) {
+                    let claimed = claim_rows(pool, sql, claim).await?;
+                    return Ok(RoundResult { claimed, unmatched: Vec::new() });
                 }
-                let mut lost = Vec::new();
+                let mut unmatched = Vec::new();
                 let mut tx = pool.begin().await?;
-                // Every delivered row in one statement; the others are rare, one each. The
+                // Accepted rows in one statement per kind; the others are rare, one each. The
                 // first statement writes, so SQLite takes its write lock at once.
-                let delivered: Vec<_> = outcomes
-                    .iter()
-                    .filter_map(|outcome| match outcome {
-                        Settlement::Delivered { user_id, generation } => Some(
-                            serde_json::json!({ "user_id": user_id, "generation": generation }),
-                        ),
-                        _ => None,
-                    })
-                    .collect();
-                let deleted: std::collections::HashSet<String> = if delivered.is_empty() {
-                    Default::default()
-                } else {
-                    sqlx::query_scalar(sql.delete_delivered)
-                        .bind(owner)
-                        .bind(serde_json::Value::Array(delivered).to_string())
+                let mut done = std::collections::HashSet::new();
+                if let Some(rows) = batch(outcomes, |o| matches!(o, Outcome::Delivered(_))) {
+                    let deleted: Vec<String> = sqlx::query_scalar(sql.delete_delivered)
+                        .bind(rows)
                         .fetch_all(&mut *tx)
-                        .await?
-                        .into_iter()
-                        .collect()
-                };
+                        .await?;
+                    done.extend(deleted);
+                }
+                if let Some(rows) = batch(outcomes, |o| matches!(o, Outcome::AwaitPull(_))) {
+                    let awaiting: Vec<String> = sqlx::query_scalar(sql.await_pull)
+                        .bind(pull_deadline_ms)
+                        .bind(rows)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    done.extend(awaiting);
+                }
                 for outcome in outcomes {
-                    let (user_id, written) = match outcome {
-                        Settlement::Delivered { user_id, .. } if deleted.contains(user_id) => continue,
-                        Settlement::Delivered { user_id, .. } => {
+                    let row = outcome.row();
+                    let token = &*row.token;
+                    let user_id = row.user_id.as_str();
+                    let written = match outcome {
+                        Outcome::Delivered(_) | Outcome::AwaitPull(_) if done.contains(user_id) => continue,
+                        Outcome::Delivered(_) | Outcome::AwaitPull(_) => {
                             // Enqueued again while the ping was in flight: keep the row,
                             // due (the enqueue made it due), for one more ping.
-                            let released = sqlx::query(sql.release_redelivery)
-                                .bind(user_id.as_str())
-                                .bind(owner)
+                            sqlx::query(sql.release_redelivery)
+                                .bind(user_id)
+                                .bind(token)
                                 .execute(&mut *tx)
-                                .await?;
-                            (user_id, released.rows_affected() > 0)
+                                .await?
                         }
-                        Settlement::Retry { user_id, reason, delay_ms } => {
-                            let done = sqlx::query(sql.retry)
+                        Outcome::Retry { reason, delay_ms, .. } => {
+                            sqlx::query(sql.retry)
                                 .bind(reason.as_str())
                                 .bind(*delay_ms)
-                                .bind(user_id.as_str())
-                                .bind(owner)
+                                .bind(user_id)
+                                .bind(token)
                                 .execute(&mut *tx)
-                                .await?;
-                            (user_id, done.rows_affected() > 0)
+                                .await?
                         }
-                        Settlement::Release { user_id } => {
-                            let done = sqlx::query(sql.release_one)
-                                .bind(user_id.as_str())
-                                .bind(owner)
+                        Outcome::Release(_) => {
+                            sqlx::query(sql.release_one)
+                                .bind(user_id)
+                                .bind(token)
                                 .execute(&mut *tx)
-                                .await?;
-                            (user_id, done.rows_affected() > 0)
+                                .await?
                         }
-                        Settlement::Park { user_id, reason } => {
-                            let done = sqlx::query(sql.park)
+                        Outcome::Park { reason, kind, .. } => {
+                            sqlx::query(sql.park)
                                 .bind(reason.as_str())
-                                .bind(user_id.as_str())
-                                .bind(owner)
+                                .bind(kind.as_str())
+                                .bind(user_id)
+                                .bind(token)
                                 .execute(&mut *tx)
-                                .await?;
-                            (user_id, done.rows_affected() > 0)
+                                .await?
                         }
                     };
-                    if !written {
-                        lost.push(user_id.clone());
+                    if written.rows_affected() == 0 {
+                        unmatched.push(row.user_id.clone());
                     }
                 }
-                if let (Some(plan), true) = (sql.claim_plan, limit > 0) {
+                if let (Some(plan), true) = (sql.claim_plan, claiming) {
                     sqlx::query(plan).execute(&mut *tx).await?;
                 }
-                let claimed = claim(&mut *tx, sql, owner, lease_ms, limit).await?;
+                let claimed = claim_rows(&mut *tx, sql, claim).await?;
                 tx.commit().await?;
-                Ok(Exchanged { claimed, lost })
+                Ok(RoundResult { claimed, unmatched })
             }
 
             async fn release_all(
@@ -288,6 +372,27 @@ macro_rules! store {
             ) -> Result<u64, sqlx::Error> {
                 let done = sqlx::query(sql.release_all).bind(owner).execute(pool).await?;
                 Ok(done.rows_affected())
+            }
+
+            async fn pull_ticket(
+                pool: &Pool<Self>,
+                sql: &'static Statements,
+                user_id: &str,
+            ) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::query_scalar(sql.pull_ticket).bind(user_id).fetch_optional(pool).await
+            }
+
+            async fn confirm_pull(
+                pool: &Pool<Self>,
+                sql: &'static Statements,
+                user_id: &str,
+                generation: i64,
+            ) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::query_scalar(sql.confirm_pull)
+                    .bind(user_id)
+                    .bind(generation)
+                    .fetch_optional(pool)
+                    .await
             }
 
             async fn stats(pool: &Pool<Self>, sql: &'static Statements) -> Result<RawStats, sqlx::Error> {

@@ -10,6 +10,8 @@ mod service;
 pub use future::ResponseFuture;
 pub use id::PathTemplateError;
 pub use rejection::PullRejection;
+#[cfg(feature = "outbox")]
+pub(crate) use service::check as check_profile;
 pub use service::{DEFAULT_PULL_TIMEOUT, PullService};
 
 use tower_layer::Layer;

@@ -217,8 +217,9 @@ async fn lookup<S: ProfileSource>(
     Ok(profile)
 }
 
-/// Whether `profile` is one Livefyre accepts as the answer for `id`.
-fn check(profile: &Profile, id: &str) -> Result<(), PullRejection> {
+/// Whether `profile` is one Livefyre accepts as the answer for `id`: the one home of the
+/// rule, also used by the outbox's pull confirmation.
+pub(crate) fn check(profile: &Profile, id: &str) -> Result<(), PullRejection> {
     if profile.id.as_str() != id {
         return Err(PullRejection::IdMismatch);
     }

@@ -1,6 +1,7 @@
 //! The outbox through its public API, on SQLite always and on Postgres when there is one
 //! (see `pg.rs`): each scenario is written once, generic over the backend.
 
+mod confirm;
 mod outage;
 mod pg;
 mod sink;
@@ -12,12 +13,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use confirm::*;
 use sink::{Answer, Sink};
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{Any, AnyPool, Sqlite};
 use tokio::sync::{Notify, oneshot};
 use tower_livefyre::emulator::Emulator;
-use tower_livefyre::outbox::{Backend, Outbox, OutboxError, Relay};
+use tower_livefyre::outbox::{Backend, Outbox, OutboxError, ParkKind, Relay};
 use tower_livefyre::{Network, PingClient, Profile, UserId, profile_source_fn, pull_endpoint};
 
 fn network() -> Network {
@@ -122,8 +124,7 @@ where
 
 async fn drained<DB: Backend>(outbox: &Outbox<DB>) {
     until("an empty outbox", || async {
-        let stats = outbox.stats().await.unwrap();
-        stats.pending == 0 && stats.parked == 0
+        outbox.stats().await.unwrap().is_empty()
     })
     .await;
 }
@@ -230,18 +231,24 @@ async fn permanent_failure_parks_and_requeue_delivers<DB: Backend>(outbox: Outbo
     assert!(reasons["bob"].1.contains("404"), "{parked:?}");
     assert_eq!((reasons["ann.lee"].0, reasons["bob"].0), (1, 1));
 
-    // Parked rows wait: no retries, and a new change keeps the row parked (requeue sends it).
-    enqueue(&outbox, "bob").await;
-    assert_eq!(outbox.stats().await.unwrap().parked, 2);
+    assert!(
+        parked.iter().all(|p| p.kind == ParkKind::Refused),
+        "{parked:?}"
+    );
 
+    // A new change to a parked row makes it due again: bob is pinged and delivered. A
+    // requeue sends ann's; nothing else is parked then.
+    enqueue(&outbox, "bob").await;
+    sink.wait("bob delivered after his new change", |r| {
+        r.answered_ok("bob") == 1
+    })
+    .await;
     assert!(outbox.requeue(&id("ann.lee")).await.unwrap());
     assert!(!outbox.requeue(&id("carla")).await.unwrap());
     sink.wait("ann.lee delivered", |r| r.answered_ok("ann.lee") == 1)
         .await;
-    assert_eq!(outbox.requeue_all().await.unwrap(), 1);
-    sink.wait("bob delivered", |r| r.answered_ok("bob") == 1)
-        .await;
     drained(&outbox).await;
+    assert_eq!(outbox.requeue_all().await.unwrap(), 0);
     relay.stop().await;
     assert_eq!(sink.read(|r| (r.count("ann.lee"), r.count("bob"))), (2, 2));
 }
@@ -256,7 +263,7 @@ async fn expired_lease_is_reclaimed<DB: Backend>(outbox: Outbox<DB>) {
     sink.wait("the first ping", |r| r.count("ann.lee") == 1)
         .await;
     crashed.kill().await;
-    assert_eq!(outbox.stats().await.unwrap().pending, 1);
+    assert_eq!(outbox.stats().await.unwrap().undelivered(), 1);
 
     let relay = start(outbox.relay(client(&sink.url)).poll_interval(ms(50)));
     sink.wait("the reclaimed ping", |r| r.answered_ok("ann.lee") == 1)
@@ -437,6 +444,12 @@ on_both_backends!(
     an_enqueue_wakes_the_relay_at_once,
     a_row_queued_for_half_its_lease_is_given_back_not_pinged,
     batch_size_caps_what_one_relay_holds,
+    a_pinged_row_stays_until_its_pull_and_refused_pulls_confirm_nothing,
+    an_enqueue_between_ping_and_pull_keeps_the_row_and_repings,
+    unpulled_pings_are_repeated_then_parked_and_a_new_change_revives_the_row,
+    no_pull_at_the_emulator_is_repinged_and_delivered,
+    a_ping_slower_than_the_lease_neither_overlaps_nor_deletes_a_newer_row,
+    zero_and_max_settings_neither_panic_nor_spin,
 );
 
 /// Postgres relays also wake for enqueues made elsewhere (another handle, another
