@@ -1,6 +1,7 @@
-//! The whole app with durable pings, process by process: `examples/server` runs the relay,
-//! its `edit` and `import` subcommands enqueue, the emulator is Livefyre. A relay process
-//! is SIGKILLed mid-drain and restarted; three relay processes share one Postgres.
+//! The whole app with durable pings, process by process: `examples/server` runs the relay
+//! and serves the pulls (confirming them), its `edit` and `import` subcommands enqueue, the
+//! emulator is Livefyre. A server is SIGKILLed mid-drain and restarted; three relay
+//! processes share one Postgres while a fourth process serves and confirms the pulls.
 
 mod common;
 #[path = "outbox/pg.rs"]
@@ -206,25 +207,109 @@ async fn edit_and_import_are_delivered_by_the_running_server() {
         "{counts:?}"
     );
     assert!(emulator.overlapping_pings().is_empty());
+
+    // `outbox status` and `outbox requeue`: every change confirmed by its pull, then a row
+    // written by hand with an id Livefyre refuses, parked unsent.
+    let outbox = Outbox::<Sqlite>::new(SqlitePoolOptions::new().connect(&db).await.unwrap());
+    drained(&outbox, Duration::from_secs(30)).await;
+    let status = |db: &str| -> serde_json::Value {
+        let out = subcommand(db, &["outbox", "status"]);
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let empty = status(&db);
+    for state in ["pending", "in_flight", "awaiting_pull", "parked"] {
+        assert_eq!(empty[state], 0, "{state}: {empty}");
+    }
+    assert_eq!(empty["parked_rows"], serde_json::json!([]));
+    sqlx::query(
+        "INSERT INTO livefyre_outbox (user_id, generation, due_at, created_at, updated_at) \
+         VALUES ('bad id', 0, 0, 0, 0)",
+    )
+    .execute(outbox.pool())
+    .await
+    .unwrap();
+    outbox.wake();
+    until_async(
+        "the hand-written row parked",
+        Duration::from_secs(30),
+        || async { outbox.stats().await.unwrap().parked == 1 },
+    )
+    .await;
+    let parked = status(&db);
+    assert_eq!(parked["parked"], 1, "{parked}");
+    let row = &parked["parked_rows"][0];
+    assert_eq!(
+        (&row["user_id"], &row["kind"]),
+        (
+            &serde_json::json!("bad id"),
+            &serde_json::json!("invalid_user_id")
+        ),
+        "{parked}"
+    );
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("invalid Livefyre user id"),
+        "{parked}"
+    );
+    let out = subcommand(&db, &["outbox", "requeue", "bob"]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "requeued 0 parked rows\n"
+    );
+    let out = subcommand(&db, &["outbox", "requeue"]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "requeued 1 parked rows\n"
+    );
+    let out = subcommand(&db, &["outbox", "requeue", "bad id"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = subcommand(&db, &["outbox", "frobnicate"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("usage: server outbox status")
+    );
+}
+
+/// Polls the async `check` until it holds, within `limit`.
+async fn until_async<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_killed_mid_drain_loses_nothing() {
+async fn a_server_killed_mid_drain_loses_nothing() {
+    // A one-instance app: the killed process runs the relay *and* serves the pulls, so the
+    // pulls Livefyre queued for the pings it sent meet a dead server. Pull confirmation
+    // pings those users again once the restarted server is up.
     const USERS: usize = 5_000;
     let emulator = Emulator::start(demo_network()).await.unwrap();
     let seed = users(USERS);
-    let profiles: HashMap<UserId, Profile> =
-        seed.iter().map(|p| (p.id.clone(), p.clone())).collect();
-    let (pull_url, _pulls) = serve_pulls(profiles).await;
     let dir = TempDir::new();
     let db = dir.sqlite_url();
     let seed_file = dir.write_profiles("seed.json", &seed);
     let env = [
         ("DATABASE_URL", db.as_str()),
         ("LIVEFYRE_API_URL", &emulator.url()),
-        ("LIVEFYRE_PULL_URL", &pull_url),
         ("RELAY_LEASE_SECS", "2"),
         ("RELAY_CONCURRENCY", "16"),
+        // The demo-key default, 30 s: a deadline much shorter than the pull queue's lag under
+        // this load (5 s gave 2,121 duplicates) re-pings users whose pull is merely late.
+        ("RELAY_PULL_DEADLINE_SECS", "30"),
     ];
     let mut first = Example::start(
         "server",
@@ -234,7 +319,7 @@ async fn a_relay_killed_mid_drain_loses_nothing() {
         emulator.ping_log().len() >= USERS / 5
     })
     .await;
-    first.child.kill().unwrap(); // SIGKILL: no shutdown, leases left behind
+    first.child.kill().unwrap(); // SIGKILL: no shutdown, leases left behind, pulls refused
     first.child.wait().unwrap();
     let at_kill = emulator.ping_log().len();
 
@@ -246,7 +331,7 @@ async fn a_relay_killed_mid_drain_loses_nothing() {
     );
 
     let _second = Example::start("server", &env);
-    drained(&outbox, Duration::from_secs(120)).await;
+    drained(&outbox, Duration::from_secs(180)).await;
     until("every profile at Livefyre", Duration::from_secs(60), || {
         seed.iter()
             .all(|p| emulator.remote_profile(&p.id).is_some())
@@ -255,20 +340,30 @@ async fn a_relay_killed_mid_drain_loses_nothing() {
     let counts = emulator.ping_counts();
     assert_eq!(counts.len(), USERS);
     let pings: usize = counts.values().sum();
+    let failed_pulls = emulator
+        .pull_log()
+        .iter()
+        .filter(|pull| pull.status != Some(200))
+        .count();
     eprintln!(
-        "crash test: killed after {at_kill} pings with {} pending; {pings} pings for {USERS} users: {} duplicates",
+        "crash test: killed after {at_kill} pings with {} undelivered; {failed_pulls} pulls \
+         failed; {pings} pings for {USERS} users: {} duplicates",
         stats.undelivered(),
         pings - USERS
     );
-    // Only pings whose outcome was not written yet are sent again: the relay writes outcomes
-    // every 4 × 16 pings, so those, the 16 in flight, and what finished during the database
-    // round then running. Writing only with each claim (up to 64 × 16 held) gave 432.
-    assert!(pings - USERS <= 16 * 16, "{} duplicates", pings - USERS);
+    // Sent again: the pings whose outcome was not written yet (the relay writes outcomes every
+    // 4 × 16 pings, plus the 16 in flight and what finished during the round then running),
+    // and one re-ping for each user whose pull met the dead server.
+    assert!(
+        pings - USERS <= 16 * 16 + failed_pulls,
+        "{} duplicates",
+        pings - USERS
+    );
     assert!(emulator.overlapping_pings().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_relays_on_postgres_drain_while_enqueues_continue() {
+async fn three_relays_on_postgres_drain_and_pulls_on_another_process_confirm() {
     const USERS: usize = 10_000;
     let Some((pool, url)) = pg::database().await else {
         return;
@@ -289,7 +384,10 @@ async fn three_relays_on_postgres_drain_while_enqueues_continue() {
             }
         })
     };
-    let (pull_url, _pulls) = serve_pulls(source).await;
+    // The pulls land on this process, never on the three that ping: each confirmation
+    // crosses processes, through Postgres.
+    let outbox = Outbox::new(pool.clone());
+    let (pull_url, _pulls) = serve_pulls(outbox.confirm_pulls(source)).await;
     let dir = TempDir::new();
     let seed = users(USERS);
     let seed_file = dir.write_profiles("seed.json", &seed);
@@ -309,7 +407,6 @@ async fn three_relays_on_postgres_drain_while_enqueues_continue() {
     ];
 
     // Meanwhile the app keeps changing users, each change with its ping in one transaction.
-    let outbox = Outbox::new(pool.clone());
     for i in 0..500 {
         let id = format!("user{:05}", (i * 7919) % USERS);
         let mut tx = pool.begin().await.unwrap();

@@ -43,14 +43,24 @@ fn number(name: &str, default: u64) -> Result<u64, Box<dyn Error>> {
     }
 }
 
-/// The relay, with `RELAY_LEASE_SECS` and `RELAY_CONCURRENCY` when set.
-pub fn relay(outbox: &Outbox<Any>, client: PingClient) -> Result<Relay<Any>, Box<dyn Error>> {
+/// The relay, with `RELAY_LEASE_SECS`, `RELAY_CONCURRENCY` and `RELAY_PULL_DEADLINE_SECS`
+/// when set. Pull confirmation is on: this process serves the pull endpoint, through
+/// [`Outbox::confirm_pulls`].
+pub fn relay(
+    outbox: &Outbox<Any>,
+    client: PingClient,
+    demo: bool,
+) -> Result<Relay<Any>, Box<dyn Error>> {
     let lease = number("RELAY_LEASE_SECS", 60)?;
     let concurrency = number("RELAY_CONCURRENCY", 16)?;
+    // Livefyre documents pulls within 1 to 10 minutes; the emulator pulls at once.
+    let deadline = number("RELAY_PULL_DEADLINE_SECS", if demo { 30 } else { 900 })?;
     Ok(outbox
         .relay(client)
         .lease(Duration::from_secs(lease))
         .concurrency(usize::try_from(concurrency).unwrap_or(usize::MAX))
+        .confirm_pulls(true)
+        .pull_deadline(Duration::from_secs(deadline))
         // A laptop demo: do not wait minutes after the emulator comes back.
         .backoff(Duration::from_millis(500), Duration::from_secs(30)))
 }

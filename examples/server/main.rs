@@ -5,6 +5,8 @@
 //! cargo run --example server                                      # serve + relay
 //! cargo run --example server -- edit ann.lee display_name="Ann Lee-Park"
 //! cargo run --example server -- import profiles.json
+//! cargo run --example server -- outbox status                     # JSON: states, parked rows
+//! cargo run --example server -- outbox requeue [ID...]
 //! ```
 //!
 //! It serves `GET /livefyre/pull?id={id}&lftoken=…` with [`tower_livefyre::pull_endpoint`]
@@ -12,7 +14,9 @@
 //! prints `listening on http://ADDR` once it accepts connections. Every change to `users`
 //! (the seed, `edit`, `import`) enqueues its ping in the same transaction
 //! ([`tower_livefyre::outbox`]); the relay in the server process delivers them, at least
-//! once, even across crashes and Livefyre outages. `edit` and `import` work while a server
+//! once, even across crashes and Livefyre outages. A change counts as delivered only once
+//! Livefyre has pulled it from this endpoint (pull confirmation): a pull that meets a
+//! crashed or busy server is followed by another ping. `edit` and `import` work while a server
 //! runs on the same `DATABASE_URL`; with Postgres, several servers (each on its own
 //! `LISTEN_ADDR`) share the users and the outbox.
 //!
@@ -26,6 +30,7 @@
 //! | `LIVEFYRE_API_URL` | the network's Livefyre host; `http://127.0.0.1:3001` (the emulator example) with the demo key | where pings and the registration go |
 //! | `LIVEFYRE_PULL_URL` | with the demo key, `http://ADDR/livefyre/pull?id={id}` | registered at start (in the background, retried); with your own key only when set |
 //! | `RELAY_LEASE_SECS`, `RELAY_CONCURRENCY` | 60, 16 | how long a claimed ping belongs to this process; pings in flight |
+//! | `RELAY_PULL_DEADLINE_SECS` | 900; 30 with the demo key | how long a change Livefyre accepted may wait for its pull before it is pinged again (after 3 such pings it parks as never pulled) |
 //! | `RUST_LOG` | `info,sqlx=warn` | log filter (logs go to stderr) |
 //!
 //! With no seed and an empty table, three demo users are created (`ann.lee`, `bob`,
@@ -39,6 +44,7 @@ mod support;
 
 mod edit;
 mod livefyre;
+mod outbox_command;
 mod users;
 
 use std::{any::Any, error::Error, io::Write, process::ExitCode};
@@ -206,7 +212,7 @@ async fn serve() -> Result<(), Box<dyn Error>> {
         .transpose()?;
     let client = livefyre::client(&network, demo)?;
     let (pool, outbox) = open_database().await?;
-    let relay = livefyre::relay(&outbox, client.clone())?;
+    let relay = livefyre::relay(&outbox, client.clone(), demo)?;
 
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(&pool)
@@ -228,7 +234,10 @@ async fn serve() -> Result<(), Box<dyn Error>> {
 
     let endpoint = ServiceBuilder::new()
         .layer(CatchPanicLayer::custom(panic_response))
-        .service(pull_endpoint(network.clone(), SqlUsers(pool.clone())));
+        .service(pull_endpoint(
+            network.clone(),
+            outbox.confirm_pulls(SqlUsers(pool.clone())),
+        ));
     let app = Router::new().route_service("/livefyre/pull", endpoint);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -282,8 +291,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
         None => serve().await,
         Some((command, rest)) if command == "edit" => edit(rest).await,
         Some((command, rest)) if command == "import" => import(rest).await,
+        Some((command, rest)) if command == "outbox" => {
+            let (_pool, outbox) = open_database().await?;
+            outbox_command::run(&outbox, rest).await
+        }
         Some((other, _)) => Err(format!(
-            "unknown subcommand {other:?}: none (serve), `edit ID FIELD=VALUE...` or `import FILE`"
+            "unknown subcommand {other:?}: none (serve), `edit ID FIELD=VALUE...`, `import FILE`, \
+             `outbox status` or `outbox requeue [ID...]`"
         )
         .into()),
     }

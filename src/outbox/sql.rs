@@ -113,9 +113,8 @@ pub(crate) const SQLITE_SCHEMA: &str = concat!(
     id    INTEGER PRIMARY KEY CHECK (id = 1),
     value BIGINT NOT NULL
 );
-INSERT INTO livefyre_outbox_generation (id, value)
-    SELECT 1, COALESCE(MAX(generation), 0) FROM livefyre_outbox
-    WHERE NOT EXISTS (SELECT 1 FROM livefyre_outbox_generation);
+INSERT OR IGNORE INTO livefyre_outbox_generation (id, value)
+    SELECT 1, COALESCE(MAX(generation), 0) FROM livefyre_outbox;
 "
 );
 
