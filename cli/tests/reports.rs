@@ -190,11 +190,13 @@ fn human_report_spells_out_what_is_not_a_pass() {
     assert_eq!(run.code, 0);
     let text = &run.stdout;
     assert!(
-        text.contains("PASS  pull/token/missing  [MUST §5]"),
+        text.contains("PASS  pull/token/missing  [MUST docs/protocol.md#pull-token-missing]"),
         "{text}"
     );
     assert!(
-        text.contains("WARN  pull/document/booleans  [MUST §6]"),
+        text.contains(
+            "WARN  pull/document/booleans  [MUST docs/protocol.md#pull-document-booleans]"
+        ),
         "{text}"
     );
     assert!(

@@ -1,7 +1,7 @@
 //! `pull/found/*` and, through [`document`], `pull/document/*`: what a
 //! valid pull for the known user gets back.
 
-use super::catalog::*;
+use super::catalog::CheckId;
 use super::document;
 use super::probe::Exchange;
 use super::result::{Finding, Outcome};
@@ -10,21 +10,16 @@ use super::result::{Finding, Outcome};
 const MAX_DISPLAY_NAME_CHARS: usize = tower_livefyre::MAX_DISPLAY_NAME_CHARS;
 /// The findings of every `pull/found/*` and `pull/document/*` check on the answer to a valid
 /// pull for `user`, in catalog order.
-pub(super) fn judge(user: &str, exchange: &Exchange) -> Vec<(&'static CheckDef, Vec<Finding>)> {
+pub(super) fn judge(user: &str, exchange: &Exchange) -> Vec<(CheckId, Vec<Finding>)> {
     let mut judged = Vec::new();
-    let mut push =
-        |check: &'static CheckDef, findings: Vec<Finding>| judged.push((check, findings));
+    let mut push = |check: CheckId, findings: Vec<Finding>| judged.push((check, findings));
     judge_into(user, exchange, &mut push);
     judged
 }
 
-fn judge_into(
-    user: &str,
-    exchange: &Exchange,
-    push: &mut impl FnMut(&'static CheckDef, Vec<Finding>),
-) {
+fn judge_into(user: &str, exchange: &Exchange, push: &mut impl FnMut(CheckId, Vec<Finding>)) {
     let Some(received) = exchange.received() else {
-        push(&FOUND_STATUS, vec![Finding::no_answer(exchange)]);
+        push(CheckId::FoundStatus, vec![Finding::no_answer(exchange)]);
         skip_all(push, "no answer to the pull");
         return;
     };
@@ -35,7 +30,7 @@ fn judge_into(
             ""
         };
         push(
-            &FOUND_STATUS,
+            CheckId::FoundStatus,
             vec![Finding::new(
                 Outcome::Fail,
                 format!(
@@ -47,7 +42,10 @@ fn judge_into(
         skip_all(push, "no 200 answer to read a profile from");
         return;
     }
-    push(&FOUND_STATUS, vec![Finding::new(Outcome::Pass, "200")]);
+    push(
+        CheckId::FoundStatus,
+        vec![Finding::new(Outcome::Pass, "200")],
+    );
 
     let mut json_findings = Vec::new();
     let media_type = received
@@ -87,7 +85,7 @@ fn judge_into(
             None
         }
     };
-    push(&FOUND_JSON, json_findings);
+    push(CheckId::FoundJson, json_findings);
     let Some(document) = document else {
         skip_all_but_json(push, "no JSON object to read");
         return;
@@ -104,7 +102,7 @@ fn judge_into(
         Some(other) => Finding::new(Outcome::Fail, format!("`id` is not a string: {other}")),
         None => Finding::new(Outcome::Fail, "no `id` field"),
     };
-    push(&FOUND_ID, vec![id]);
+    push(CheckId::FoundId, vec![id]);
 
     let display_name = match document.get("display_name") {
         Some(serde_json::Value::String(name)) if name.trim().is_empty() => {
@@ -126,7 +124,7 @@ fn judge_into(
         ),
         None => Finding::new(Outcome::Fail, "no `display_name` field (it is required)"),
     };
-    push(&FOUND_DISPLAY_NAME, vec![display_name]);
+    push(CheckId::FoundDisplayName, vec![display_name]);
 
     for (check, findings) in document::check(&document) {
         push(check, findings);
@@ -134,18 +132,17 @@ fn judge_into(
 }
 
 /// Every found/document check but status, skipped.
-fn skip_all(push: &mut impl FnMut(&'static CheckDef, Vec<Finding>), why: &str) {
-    push(&FOUND_JSON, vec![Finding::new(Outcome::Skip, why)]);
+fn skip_all(push: &mut impl FnMut(CheckId, Vec<Finding>), why: &str) {
+    push(CheckId::FoundJson, vec![Finding::new(Outcome::Skip, why)]);
     skip_all_but_json(push, why);
 }
 
-fn skip_all_but_json(push: &mut impl FnMut(&'static CheckDef, Vec<Finding>), why: &str) {
-    for check in CHECKS.iter().filter(|check| {
-        check.id == FOUND_ID.id
-            || check.id == FOUND_DISPLAY_NAME.id
-            || check.id.starts_with("pull/document/")
+fn skip_all_but_json(push: &mut impl FnMut(CheckId, Vec<Finding>), why: &str) {
+    for check in CheckId::ALL.iter().filter(|check| {
+        matches!(check, CheckId::FoundId | CheckId::FoundDisplayName)
+            || check.id().starts_with("pull/document/")
     }) {
-        push(check, vec![Finding::new(Outcome::Skip, why)]);
+        push(*check, vec![Finding::new(Outcome::Skip, why)]);
     }
 }
 
