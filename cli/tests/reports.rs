@@ -15,19 +15,7 @@ fn report(endpoint: &Endpoint, format: &str, extra: &[&str]) -> Run {
 }
 
 fn report_with_key(endpoint: &Endpoint, format: &str, extra: &[&str], key: &str) -> Run {
-    let template = endpoint.template();
-    let mut args = vec![
-        "check",
-        &template,
-        "--network",
-        NETWORK,
-        "--user",
-        USER,
-        "--format",
-        format,
-    ];
-    args.extend_from_slice(extra);
-    livefyre_env(&args, &[("LIVEFYRE_NETWORK_KEY", key)])
+    check_endpoint(endpoint, format, extra, &[("LIVEFYRE_NETWORK_KEY", key)])
 }
 
 /// The JUnit test cases as (name, has failure, has skipped), read with quick-xml.

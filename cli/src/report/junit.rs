@@ -60,18 +60,18 @@ pub fn render(report: &Report) -> String {
             .map(|finding| format!("{}: {}", finding.outcome, finding.message))
             .collect::<Vec<_>>()
             .join("\n");
+        let first = result
+            .findings
+            .iter()
+            .find(|finding| finding.outcome == result.outcome)
+            .map_or("", |finding| finding.message.as_str());
         if result.outcome == Outcome::Inconclusive {
             let _ = writeln!(
                 out,
                 "      <skipped message=\"inconclusive: {}\"/>",
-                escape(&findings)
+                escape(first)
             );
         } else if report.fails_run(result) {
-            let first = result
-                .findings
-                .iter()
-                .find(|finding| finding.outcome == result.outcome)
-                .map_or("", |finding| finding.message.as_str());
             let _ = writeln!(
                 out,
                 "      <failure type=\"{}\" message=\"{}\">{}</failure>",
