@@ -11,6 +11,7 @@ use crate::key::{self, DEMO_NETWORK};
 /// Pings in flight at once.
 const CONCURRENCY: usize = 4;
 
+/// `livefyre ping ID...`: one line per id; exit 1 when any ping failed.
 pub async fn ping(args: PingArgs) -> Result<ExitCode, CliError> {
     let ids = args.ids;
     let client = client(&args.network, &args.api)?;
@@ -31,6 +32,7 @@ pub async fn ping(args: PingArgs) -> Result<ExitCode, CliError> {
     }
 }
 
+/// `livefyre register URL_TEMPLATE`: registers the template with Livefyre (or the emulator).
 pub async fn register(args: RegisterArgs) -> Result<ExitCode, CliError> {
     let template = args.template;
     let client = client(&args.network, &args.api)?;

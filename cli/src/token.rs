@@ -17,6 +17,7 @@ use crate::key::{self, DEMO_NETWORK};
 /// Expiry times past this many Unix seconds (year 5138) are not Unix seconds at all.
 const LATEST_PLAUSIBLE_EXPIRY: f64 = 1e11;
 
+/// `livefyre token system|user|inspect`.
 pub fn run(args: TokenArgs) -> Result<ExitCode, CliError> {
     match args.command {
         TokenCommand::System { network, ttl } => {

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 
-/// The sample token of Livefyre's library docs (PROTOCOL.md §8), signed with `testkeytest`.
+/// The sample token of Livefyre's library docs (`buildLivefyreToken`), signed with `testkeytest`.
 const SAMPLE: &str = "eyJhbGciOiJIUzI1NiJ9.eyJkb21haW4iOiJ0ZXN0LmZ5cmUuY29tIiwidXNlcl9pZCI6InN5c3RlbSIsImRpc3BsYXlfbmFtZSI6InN5c3RlbSIsImV4cGlyZXMiOjEzOTY2NTUwODN9.33GuJF_ou2O6CCV22Y3PlLUgP2Igy9vAXfmLONkt-Yo";
 
 #[test]

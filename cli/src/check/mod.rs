@@ -1,6 +1,7 @@
 //! `livefyre check`: sends a pull endpoint the requests Livefyre would, and the broken ones
 //! an attacker would, and judges each answer against the rules of `docs/protocol.md`.
 
+/// The check ids, their levels and their sections of `docs/protocol.md`.
 pub mod catalog;
 mod document;
 mod forge;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::{got_line, one_line, sent_line};
 use crate::check::{Outcome, Report};
 
+/// `report` for people: one line per check, details for anything but a pass.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "livefyre check {}", one_line(&report.template));

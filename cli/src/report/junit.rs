@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::{got_line, sent_line};
 use crate::check::{Outcome, Report};
 
+/// `report` as JUnit XML: one test suite, one test case per check.
 pub fn render(report: &Report) -> String {
     let summary = report.summary();
     let failures = report

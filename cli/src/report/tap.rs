@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::{got_line, one_line, sent_line};
 use crate::check::{Outcome, Report};
 
+/// `report` as a TAP version 13 stream.
 pub fn render(report: &Report) -> String {
     let mut out = String::from("TAP version 13\n");
     let _ = writeln!(out, "1..{}", report.checks.len());

@@ -36,6 +36,7 @@ pub(super) const FIELDS: &[&str] = &[
     "gravatar_disabled",
     "nickname",
 ];
+/// The documented keys of `name`.
 pub(super) const NAME_FIELDS: &[&str] = &["formatted", "first", "middle", "last"];
 const NOTIFICATION_FIELDS: &[&str] = &[
     "comments",
