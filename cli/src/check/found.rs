@@ -70,9 +70,11 @@ fn judge_into(user: &str, exchange: &Exchange, push: &mut impl FnMut(CheckId, Ve
         Ok(other) => {
             json_findings.push(Finding::new(
                 Outcome::Fail,
+                // Its kind, not its start: a cut-off echo of a token would escape redaction
+                // (the answer's redacted excerpt is in the report beside it).
                 format!(
-                    "the body is JSON but not an object (it starts {:?})",
-                    excerpt(&other.to_string())
+                    "the body is JSON but not an object: it is {}",
+                    json_kind(&other)
                 ),
             ));
             None
@@ -146,6 +148,61 @@ fn skip_all_but_json(push: &mut impl FnMut(CheckId, Vec<Finding>), why: &str) {
     }
 }
 
-fn excerpt(text: &str) -> String {
-    text.chars().take(40).collect()
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::check::probe::{Answer, Received, Sent};
+
+    /// A 200 `application/json` answer with `body`.
+    fn answer(body: &'static str) -> Exchange {
+        Exchange {
+            sent: Sent {
+                method: "GET",
+                url: "http://x/pull?id=ann".to_owned(),
+                headers: Vec::new(),
+            },
+            answer: Answer::Received(Received {
+                status: 200,
+                headers: Vec::new(),
+                body_len: body.len(),
+                body: String::new(),
+                echoed_token: false,
+                full_body: Bytes::from_static(body.as_bytes()),
+                content_type: Some("application/json".to_owned()),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_named_by_its_kind_not_quoted() {
+        // A token echoed as the whole body: no part of it may be quoted, even cut short.
+        let judged = judge(
+            "ann",
+            &answer(r#""eyJhbGciOiJIUzI1NiJ9.eyJkb21haW4iOiJ4In0.sig""#),
+        );
+        let (check, findings) = &judged[1];
+        assert_eq!(*check, CheckId::FoundJson);
+        assert_eq!(
+            findings[0].message,
+            "the body is JSON but not an object: it is a string"
+        );
+        assert!(judged.iter().all(|(_, findings)| {
+            findings
+                .iter()
+                .all(|finding| !finding.message.contains("eyJ"))
+        }));
+    }
 }
