@@ -95,7 +95,10 @@ pub use network::{Network, NetworkError};
 pub use ping::{
     DEFAULT_REQUEST_TIMEOUT, DefaultClient, PingClient, PingConfigError, PingError, RetryPolicy,
 };
-pub use profile::{DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError};
+pub use profile::{
+    DisplayRules, EmailNotifications, Frequency, MAX_TAG_LEN, MAX_WEBSITES, Name, Profile,
+    ProfileError, check_profile_url, is_valid_tag,
+};
 pub use pull::{PullRejection, PullService, pull_endpoint};
 pub use source::{BoxError, ProfileSource, ProfileSourceFn, profile_source_fn};
 pub use token::{

@@ -2,8 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tower_livefyre::{PullUrlTemplate, UserId};
+
+/// The longest `--timeout`.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Check a Livefyre Ping-for-Pull endpoint against the protocol; run the Livefyre emulator;
 /// build, inspect and send tokens.
@@ -57,17 +62,17 @@ pub struct NetworkArgs {
 pub struct CheckArgs {
     /// The pull URL template, with `{id}` where the user id goes,
     /// e.g. `https://example.com/livefyre/pull?id={id}`.
-    #[arg(value_name = "URL_TEMPLATE")]
-    pub template: String,
+    #[arg(value_name = "URL_TEMPLATE", required_unless_present = "explain")]
+    pub template: Option<PullUrlTemplate>,
     /// The network and its key.
     #[command(flatten)]
     pub network: NetworkArgs,
     /// A user the endpoint knows.
-    #[arg(long, value_name = "ID")]
-    pub user: String,
+    #[arg(long, value_name = "ID", required_unless_present = "explain")]
+    pub user: Option<UserId>,
     /// A user the endpoint does not know [default: a random id].
     #[arg(long, value_name = "ID")]
-    pub unknown_user: Option<String>,
+    pub unknown_user: Option<UserId>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -77,9 +82,29 @@ pub struct CheckArgs {
     /// Fail on SHOULD-level findings (`warn`) too.
     #[arg(long)]
     pub strict: bool,
-    /// Seconds to wait for each answer.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
+    /// Seconds to wait for each answer (decimals allowed, at most 3600). The tokens sent
+    /// live this long plus 30 s.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub timeout: Duration,
+    /// Print the rule check ID enforces and its section of docs/protocol.md, and exit.
+    #[arg(long, value_name = "ID")]
+    pub explain: Option<String>,
+}
+
+/// A number of seconds (decimals allowed), more than 0 and at most an hour.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let out_of_range = || {
+        format!(
+            "give a number of seconds above 0 and at most {}",
+            MAX_TIMEOUT.as_secs()
+        )
+    };
+    let seconds: f64 = text.trim().parse().map_err(|_| out_of_range())?;
+    let duration = Duration::try_from_secs_f64(seconds).map_err(|_| out_of_range())?;
+    if duration.is_zero() || duration > MAX_TIMEOUT {
+        return Err(out_of_range());
+    }
+    Ok(duration)
 }
 
 /// Report formats of `livefyre check`.
@@ -130,7 +155,7 @@ pub enum TokenCommand {
     User {
         /// The user id.
         #[arg(value_name = "ID")]
-        id: String,
+        id: UserId,
         /// The display name [default: the id].
         #[arg(long, value_name = "NAME")]
         display_name: Option<String>,
@@ -142,9 +167,13 @@ pub enum TokenCommand {
         ttl: u64,
     },
     /// Show a token's header and claims; with a key, whether it is valid and why.
+    ///
+    /// Give the token on stdin: `livefyre token inspect - < token.txt`. A token given as an
+    /// argument is accepted but shows in `ps` and in shell history.
     Inspect {
-        /// The token.
-        #[arg(value_name = "TOKEN")]
+        /// `-` to read the token from stdin (recommended), or the token itself (discouraged:
+        /// visible in `ps` and shell history).
+        #[arg(value_name = "TOKEN|-")]
         token: String,
         /// The network to check it for [default: the token's `domain` claim].
         #[command(flatten)]
@@ -166,7 +195,7 @@ pub struct ApiArgs {
 pub struct PingArgs {
     /// The users to pull again.
     #[arg(value_name = "ID", required = true)]
-    pub ids: Vec<String>,
+    pub ids: Vec<UserId>,
     /// The network and its key.
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -180,11 +209,32 @@ pub struct PingArgs {
 pub struct RegisterArgs {
     /// The pull URL template, with `{id}`.
     #[arg(value_name = "URL_TEMPLATE")]
-    pub template: String,
+    pub template: PullUrlTemplate,
     /// The network and its key.
     #[command(flatten)]
     pub network: NetworkArgs,
     /// Where to register.
     #[command(flatten)]
     pub api: ApiArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_positive_seconds_up_to_an_hour() {
+        assert_eq!(seconds("0.3"), Ok(Duration::from_millis(300)));
+        assert_eq!(seconds("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(seconds("3600"), Ok(MAX_TIMEOUT));
+        for bad in ["0", "-1", "nan", "inf", "3600.5", "soon", ""] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
 }

@@ -17,11 +17,11 @@ mod token;
 
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser as _;
 
 use crate::args::{CheckArgs, Cli, Command};
+use crate::check::CheckId;
 use crate::error::CliError;
 
 fn main() -> ExitCode {
@@ -56,27 +56,62 @@ fn main() -> ExitCode {
 }
 
 async fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
-        return Err(CliError::Usage(format!(
-            "--timeout {}: give a number of seconds between 0 and 3600",
-            args.timeout
-        )));
+    if let Some(id) = &args.explain {
+        return explain(id);
     }
+    let (Some(template), Some(user)) = (args.template, args.user) else {
+        return Err(CliError::Usage(
+            "give URL_TEMPLATE and --user ID (or --explain ID)".to_owned(),
+        ));
+    };
     let credentials = key::credentials(&args.network, None)?;
     let plan = check::Plan {
-        template: args.template,
-        user: args.user,
+        template,
+        user,
         unknown_user: args.unknown_user,
         only: args.only,
         strict: args.strict,
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout: args.timeout,
     };
     let report = check::run(&credentials, plan).await?;
     let text = report::render(&report, args.format);
+    write_stdout(&text)?;
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// `livefyre check --explain ID`: the rule and its section of `docs/protocol.md`.
+fn explain(id: &str) -> Result<ExitCode, CliError> {
+    let Some(check) = CheckId::from_id(id) else {
+        let ids = CheckId::ALL
+            .iter()
+            .map(|check| check.id())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(CliError::Usage(format!(
+            "--explain {id:?}: no check has this id; the ids are: {ids}"
+        )));
+    };
+    let rule = check.rule().ok_or_else(|| {
+        CliError::Failed(format!(
+            "docs/protocol.md has no section for {}",
+            check.id()
+        ))
+    })?;
+    let rule = rule.replace(&format!(" <a id=\"{}\"></a>", check.anchor()), "");
+    write_stdout(&format!(
+        "{} [{} {}] {}\n\n{rule}\n",
+        check.id(),
+        check.level().as_str(),
+        check.section(),
+        check.title()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_stdout(text: &str) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(|error| CliError::Failed(format!("writing the report: {error}")))?;
-    Ok(ExitCode::from(report.exit_code()))
+        .map_err(|error| CliError::Failed(format!("writing to stdout: {error}")))
 }

@@ -1,6 +1,7 @@
 //! `livefyre token system|user|inspect`.
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,10 +17,11 @@ use crate::key::{self, DEMO_NETWORK};
 /// Expiry times past this many Unix seconds (year 5138) are not Unix seconds at all.
 const LATEST_PLAUSIBLE_EXPIRY: f64 = 1e11;
 
+/// `livefyre token system|user|inspect`.
 pub fn run(args: TokenArgs) -> Result<ExitCode, CliError> {
     match args.command {
         TokenCommand::System { network, ttl } => {
-            print_token(&network, SYSTEM_USER, SYSTEM_USER, ttl)
+            print_token(&network, &UserId::SYSTEM, SYSTEM_USER, ttl)
         }
         TokenCommand::User {
             id,
@@ -27,26 +29,55 @@ pub fn run(args: TokenArgs) -> Result<ExitCode, CliError> {
             network,
             ttl,
         } => {
-            let display_name = display_name.unwrap_or_else(|| id.clone());
+            let display_name = display_name.unwrap_or_else(|| id.to_string());
             print_token(&network, &id, &display_name, ttl)
         }
-        TokenCommand::Inspect { token, network } => inspect(&token, &network),
+        TokenCommand::Inspect { token, network } => {
+            let token = if token == "-" {
+                read_stdin_token()?
+            } else {
+                token
+            };
+            inspect(&token, &network)
+        }
     }
+}
+
+/// The longest token read from stdin; the library refuses tokens past 4 KiB anyway.
+const MAX_STDIN_TOKEN: u64 = 64 * 1024;
+
+/// The token on stdin (`token inspect -`): not in argv, so not in `ps` or shell history.
+fn read_stdin_token() -> Result<String, CliError> {
+    let mut token = String::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_STDIN_TOKEN + 1)
+        .read_to_string(&mut token)
+        .map_err(|error| CliError::Usage(format!("reading the token from stdin: {error}")))?;
+    if token.len() as u64 > MAX_STDIN_TOKEN {
+        return Err(CliError::Usage(format!(
+            "stdin holds more than {} KiB: that is not a token",
+            MAX_STDIN_TOKEN / 1024
+        )));
+    }
+    if token.trim().is_empty() {
+        return Err(CliError::Usage(
+            "no token on stdin (pipe one in: livefyre token inspect - < token.txt)".to_owned(),
+        ));
+    }
+    Ok(token)
 }
 
 fn print_token(
     network: &NetworkArgs,
-    user: &str,
+    user: &UserId,
     display_name: &str,
     ttl: u64,
 ) -> Result<ExitCode, CliError> {
-    let user: UserId = user
-        .parse()
-        .map_err(|error| CliError::Usage(format!("{user:?}: {error}")))?;
     let credentials = key::credentials(network, Some(DEMO_NETWORK))?;
     let token = credentials
         .network
-        .build_user_auth_token(&user, display_name, Duration::from_secs(ttl))
+        .build_user_auth_token(user, display_name, Duration::from_secs(ttl))
         .map_err(|error| CliError::Usage(error.to_string()))?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)

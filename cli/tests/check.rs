@@ -24,19 +24,7 @@ const ALL_TOKEN_CHECKS: &[&str] = &[
 /// Runs `livefyre check --format json` against `endpoint` and returns the exit code and the
 /// report.
 fn check(endpoint: &Endpoint, extra: &[&str]) -> (i32, Value) {
-    let template = endpoint.template();
-    let mut args = vec![
-        "check",
-        template.as_str(),
-        "--network",
-        NETWORK,
-        "--user",
-        USER,
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    let run = livefyre(&args);
+    let run = check_endpoint(endpoint, "json", extra, &[("LIVEFYRE_NETWORK_KEY", KEY)]);
     assert!(
         !run.stdout.contains("eyJ"),
         "a token is in the report:\n{}",
@@ -426,4 +414,129 @@ fn an_endpoint_that_never_answers_times_out_as_unreachable() {
         ]);
         assert_eq!(run.code, 2, "--timeout {timeout}: {}", run.stderr);
     }
+}
+
+fn outcome_of(report: &Value, id: &str) -> String {
+    result_of(report, id)["outcome"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn check_in(endpoint: &Endpoint, format: &str) -> Run {
+    check_endpoint(endpoint, format, &[], &[("LIVEFYRE_NETWORK_KEY", KEY)])
+}
+
+#[test]
+fn token_checks_are_inconclusive_when_the_valid_pull_fails() {
+    let endpoint = Endpoint::flawed(Flaw::FailsAfterTheGate);
+    let (code, report) = check(&endpoint, &[]);
+    assert_eq!(code, 1, "inconclusive MUST checks fail the run");
+    assert_eq!(outcome_of(&report, "pull/found/status"), "fail");
+    for id in ALL_TOKEN_CHECKS {
+        assert_eq!(outcome_of(&report, id), "inconclusive", "{id}: {report:#}");
+        let result = result_of(&report, id);
+        assert_eq!(result["result"], "inconclusive");
+        let message = result["findings"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("the valid token got 500, so the gate cannot be judged"),
+            "{message}"
+        );
+    }
+    assert_eq!(report["summary"]["inconclusive"], 11);
+    assert_eq!(report["summary"]["fail"], 1);
+
+    let human = check_in(&endpoint, "human");
+    assert!(
+        human.stdout.contains("INCONCLUSIVE  pull/token/expired"),
+        "{}",
+        human.stdout
+    );
+    let tap = check_in(&endpoint, "tap");
+    assert!(
+        tap.stdout
+            .lines()
+            .any(|line| line.starts_with("ok 5 - pull/token/expired")
+                && line.contains("# SKIP inconclusive: the valid token got 500")),
+        "{}",
+        tap.stdout
+    );
+    let junit = check_in(&endpoint, "junit");
+    assert!(
+        junit
+            .stdout
+            .contains("<skipped message=\"inconclusive: the valid token got 500"),
+        "{}",
+        junit.stdout
+    );
+}
+
+#[test]
+fn one_oversized_answer_fails_its_check_and_the_run_goes_on() {
+    // The valid pull's answer is 100 KiB: the found checks cannot read it, the token checks
+    // cannot judge the gate, the rest runs.
+    let endpoint = Endpoint::flawed(Flaw::HugeProfile);
+    let (code, report) = check(&endpoint, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["summary"]["total"], 26);
+    assert_eq!(outcome_of(&report, "pull/found/status"), "fail");
+    let message = result_of(&report, "pull/found/status")["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("answered 200, then reading the body failed")
+            && message.contains("64 KiB"),
+        "{message}"
+    );
+    assert_eq!(outcome_of(&report, "pull/token/expired"), "inconclusive");
+    assert_eq!(outcome_of(&report, "pull/unknown/status"), "pass");
+
+    // One token probe's answer is 100 KiB: that check alone fails.
+    let endpoint = Endpoint::flawed(Flaw::HugeAnswerToExpired);
+    let (code, report) = check(&endpoint, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        flagged(&report),
+        expect(&["pull/token/expired"], "fail"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn an_answer_hyper_refuses_is_recorded_not_fatal() {
+    let endpoint = Endpoint::raw(b"HTTP/1.1 200 OK\r\nthis is not a header\r\n\r\n");
+    let (code, report) = check(&endpoint, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["summary"]["total"], 26);
+    let status = &result_of(&report, "pull/found/status")["findings"][0]["message"];
+    assert!(
+        status.as_str().unwrap().contains("the exchange failed"),
+        "{status}"
+    );
+}
+
+#[test]
+fn messages_say_what_was_accepted_and_sent() {
+    let endpoint = Endpoint::flawed(Flaw::TakesFirstOfDuplicates);
+    let (_, report) = check(&endpoint, &["--only", "pull/token/duplicated"]);
+    let message = report["checks"][0]["findings"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("the endpoint accepted two `lftoken` parameters"),
+        "{message}"
+    );
+    assert!(!message.contains("accepted this token"), "{message}");
+
+    let endpoint = Endpoint::flawed(Flaw::IgnoresToken);
+    let (_, report) = check(&endpoint, &["--only", "pull/token/empty"]);
+    let sent = report["checks"][0]["exchanges"][0]["sent"]["url"]
+        .as_str()
+        .unwrap();
+    assert!(sent.ends_with("&lftoken="), "{sent}");
+    assert_eq!(
+        report["checks"][0]["section"],
+        "docs/protocol.md#pull-token-empty"
+    );
 }

@@ -15,19 +15,7 @@ fn report(endpoint: &Endpoint, format: &str, extra: &[&str]) -> Run {
 }
 
 fn report_with_key(endpoint: &Endpoint, format: &str, extra: &[&str], key: &str) -> Run {
-    let template = endpoint.template();
-    let mut args = vec![
-        "check",
-        &template,
-        "--network",
-        NETWORK,
-        "--user",
-        USER,
-        "--format",
-        format,
-    ];
-    args.extend_from_slice(extra);
-    livefyre_env(&args, &[("LIVEFYRE_NETWORK_KEY", key)])
+    check_endpoint(endpoint, format, extra, &[("LIVEFYRE_NETWORK_KEY", key)])
 }
 
 /// The JUnit test cases as (name, has failure, has skipped), read with quick-xml.
@@ -190,11 +178,13 @@ fn human_report_spells_out_what_is_not_a_pass() {
     assert_eq!(run.code, 0);
     let text = &run.stdout;
     assert!(
-        text.contains("PASS  pull/token/missing  [MUST §5]"),
+        text.contains("PASS  pull/token/missing  [MUST docs/protocol.md#pull-token-missing]"),
         "{text}"
     );
     assert!(
-        text.contains("WARN  pull/document/booleans  [MUST §6]"),
+        text.contains(
+            "WARN  pull/document/booleans  [MUST docs/protocol.md#pull-document-booleans]"
+        ),
         "{text}"
     );
     assert!(

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 
-/// The sample token of Livefyre's library docs (PROTOCOL.md §8), signed with `testkeytest`.
+/// The sample token of Livefyre's library docs (`buildLivefyreToken`), signed with `testkeytest`.
 const SAMPLE: &str = "eyJhbGciOiJIUzI1NiJ9.eyJkb21haW4iOiJ0ZXN0LmZ5cmUuY29tIiwidXNlcl9pZCI6InN5c3RlbSIsImRpc3BsYXlfbmFtZSI6InN5c3RlbSIsImV4cGlyZXMiOjEzOTY2NTUwODN9.33GuJF_ou2O6CCV22Y3PlLUgP2Igy9vAXfmLONkt-Yo";
 
 #[test]
@@ -108,4 +108,50 @@ fn built_tokens_validate_with_the_library() {
 
     let run = livefyre(&["token", "user", "ann lee", "--network", NETWORK]);
     assert_eq!(run.code, 2);
+}
+
+/// `livefyre token inspect -` with `token` on stdin.
+fn inspect_stdin(token: &str, env: &[(&str, &str)]) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = command(&["token", "inspect", "-"], env)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(token.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn inspect_reads_the_token_from_stdin() {
+    let (code, stdout, _) = inspect_stdin(
+        &format!("{SAMPLE}\n"),
+        &[("LIVEFYRE_NETWORK_KEY", "testkeytest")],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    for line in [
+        r#""domain": "test.fyre.com""#,
+        "EXPIRED",
+        "verdict: invalid: expired (signature, domain test.fyre.com and user `system` are right)",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing:\n{stdout}");
+    }
+
+    let (code, _, stderr) = inspect_stdin("", &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no token on stdin"), "{stderr}");
+
+    let help = livefyre(&["token", "inspect", "--help"]);
+    assert!(help.stdout.contains("stdin"), "{}", help.stdout);
 }

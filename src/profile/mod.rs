@@ -30,9 +30,11 @@ macro_rules! setters {
 
 mod lenient;
 mod parts;
+mod rules;
 mod validate;
 
 pub use parts::{DisplayRules, EmailNotifications, Frequency, Name};
+pub use rules::{MAX_TAG_LEN, MAX_WEBSITES, check_profile_url, is_valid_tag};
 pub use validate::ProfileError;
 
 /// A Livefyre user profile, as returned to a Ping-for-Pull profile request.

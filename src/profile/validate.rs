@@ -1,13 +1,8 @@
 //! [`Profile::validate`]: Livefyre's documented limits, and [`ProfileError`].
 
 use super::Profile;
+use super::rules::{MAX_WEBSITES, check_profile_url as check_web_url, is_valid_tag};
 use crate::WebUrlError;
-use crate::url::check_web_url;
-
-/// Livefyre accepts at most this many entries in `websites`.
-const MAX_WEBSITES: usize = 2;
-/// Livefyre tags are at most this many characters long.
-const MAX_TAG_LEN: usize = 63;
 
 /// A rule from Livefyre's profile documentation that a [`Profile`] breaks.
 ///
@@ -103,10 +98,4 @@ impl Profile {
         }
         Ok(())
     }
-}
-
-/// Tags are ASCII, so the byte length is the character count.
-fn is_valid_tag(tag: &str) -> bool {
-    (1..=MAX_TAG_LEN).contains(&tag.len())
-        && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }

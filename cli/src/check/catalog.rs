@@ -1,8 +1,16 @@
-//! Every check: its fixed id, level, where the rule comes from, and what it asks.
+//! Every check: its fixed id, level, the section of `docs/protocol.md` that states its rule,
+//! and what it asks.
 //!
 //! Ids are a contract (CI pipelines grep for them): never rename one; add new ones.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+/// `docs/protocol.md`, shipped inside the binary so that `--explain` works after
+/// `cargo install --path cli`.
+pub const PROTOCOL_MD: &str = include_str!("../../../docs/protocol.md");
+
+/// Where the document lives in the repository, as reports cite it.
+pub const PROTOCOL_PATH: &str = "docs/protocol.md";
 
 /// How binding a rule is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -24,61 +32,172 @@ impl Level {
     }
 }
 
-/// One check.
-#[derive(Debug, Serialize)]
-pub struct CheckDef {
-    /// Stable id, e.g. `pull/token/expired`.
-    pub id: &'static str,
-    /// MUST or SHOULD.
-    pub level: Level,
-    /// The section of PROTOCOL.md the rule comes from.
-    pub section: &'static str,
-    /// What the check asks, in one line.
-    pub title: &'static str,
-}
-
-/// Defines one static per check and [`CHECKS`], all of them in report order.
+/// Defines [`CheckId`], one variant per check, with its id, level, anchor and title, and
+/// [`CheckId::ALL`] in report order.
 macro_rules! checks {
-    ($($name:ident = $level:ident($id:literal, $section:literal, $title:literal);)*) => {
-        $(
-            #[doc = concat!("`", $id, "`: ", $title)]
-            pub static $name: CheckDef = CheckDef {
-                id: $id,
-                level: Level::$level,
-                section: $section,
-                title: $title,
-            };
-        )*
-        /// All checks, in report order.
-        pub static CHECKS: &[&CheckDef] = &[$(&$name),*];
+    ($($name:ident = $level:ident($id:literal, $anchor:literal, $title:literal);)*) => {
+        /// One check. Serialized as its id, e.g. `pull/token/expired`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CheckId {
+            $(
+                #[doc = concat!("`", $id, "`: ", $title)]
+                $name,
+            )*
+        }
+
+        impl CheckId {
+            /// All checks, in report order.
+            pub const ALL: &'static [CheckId] = &[$(CheckId::$name),*];
+
+            /// The stable id, e.g. `pull/token/expired`.
+            pub const fn id(self) -> &'static str {
+                match self {
+                    $(CheckId::$name => $id,)*
+                }
+            }
+
+            /// MUST or SHOULD.
+            pub const fn level(self) -> Level {
+                match self {
+                    $(CheckId::$name => Level::$level,)*
+                }
+            }
+
+            /// The anchor of its section in `docs/protocol.md`, e.g. `pull-token-expired`.
+            pub const fn anchor(self) -> &'static str {
+                match self {
+                    $(CheckId::$name => $anchor,)*
+                }
+            }
+
+            /// What the check asks, in one line.
+            pub const fn title(self) -> &'static str {
+                match self {
+                    $(CheckId::$name => $title,)*
+                }
+            }
+        }
     };
 }
 
 checks! {
-    TOKEN_MISSING = Must("pull/token/missing", "§5", "no lftoken: 403 with an empty body");
-    TOKEN_EMPTY = Must("pull/token/empty", "§5", "empty lftoken: 403 with an empty body");
-    TOKEN_BAD_SIGNATURE = Must("pull/token/bad-signature", "§2.6", "corrupted signature: 403 with an empty body");
-    TOKEN_OTHER_KEY = Must("pull/token/other-key", "§2.4", "signed with another key: 403 with an empty body");
-    TOKEN_EXPIRED = Must("pull/token/expired", "§2.6", "expired a day ago: 403 with an empty body");
-    TOKEN_WRONG_DOMAIN = Must("pull/token/wrong-domain", "§2.6", "domain `not-NETWORK`: 403 with an empty body");
-    TOKEN_NOT_SYSTEM = Must("pull/token/not-system", "§2.6", "a user's token, not the system token: 403 with an empty body");
-    TOKEN_ALG_NONE = Must("pull/token/alg-none", "§2.6", "alg none without a signature: 403 with an empty body");
-    TOKEN_ALG_HS512 = Must("pull/token/alg-hs512", "§2.6", "HS512 with the right key: 403 with an empty body");
-    TOKEN_DUPLICATED = Must("pull/token/duplicated", "§5", "lftoken given twice: 403 with an empty body");
-    TOKEN_HEADER_ONLY = Must("pull/token/header-only", "§5", "token in Authorization, not in the query: 403 with an empty body");
-    FOUND_STATUS = Must("pull/found/status", "§5", "known user, valid token: 200");
-    FOUND_JSON = Must("pull/found/json", "§5", "the answer is a JSON object served as application/json");
-    FOUND_ID = Must("pull/found/id", "§6", "`id` equals the requested id");
-    FOUND_DISPLAY_NAME = Must("pull/found/display-name", "§6", "`display_name` is a non-empty string");
-    DOCUMENT_NAME = Must("pull/document/name", "§6", "`name` is an object of strings: formatted, first, middle, last");
-    DOCUMENT_URLS = Must("pull/document/urls", "§6", "image_url, profile_url, settings_url are absolute http(s) URLs");
-    DOCUMENT_TAGS = Must("pull/document/tags", "§6", "`tags`: strings of 1-63 characters of A-Z a-z 0-9 _");
-    DOCUMENT_WEBSITES = Must("pull/document/websites", "§6", "`websites`: at most 2 absolute http(s) URLs");
-    DOCUMENT_EMAIL_NOTIFICATIONS = Must("pull/document/email-notifications", "§6", "`email_notifications`: documented keys, values immediately/often/never");
-    DOCUMENT_DISPLAY_RULES = Must("pull/document/display-rules", "§6", "`display_rules`: an object of booleans");
-    DOCUMENT_BOOLEANS = Must("pull/document/booleans", "§6", "autofollow_conversations, moderator, gravatar_disabled are booleans");
-    DOCUMENT_FIELDS = Must("pull/document/fields", "§6", "email, location, bio, nickname are strings; no unknown fields");
-    UNKNOWN_STATUS = Should("pull/unknown/status", "§5", "unknown user, valid token: 404");
-    NO_TOKEN_ECHO = Must("pull/no-token-echo", "§5", "the token appears in no answer, body or header");
-    TRANSPORT_HTTPS = Should("transport/https", "§5", "https, except on loopback");
+    TokenMissing = Must("pull/token/missing", "pull-token-missing", "no lftoken: 403 with an empty body");
+    TokenEmpty = Must("pull/token/empty", "pull-token-empty", "empty lftoken: 403 with an empty body");
+    TokenBadSignature = Must("pull/token/bad-signature", "pull-token-bad-signature", "random signature: 403 with an empty body");
+    TokenOtherKey = Must("pull/token/other-key", "pull-token-other-key", "signed with another key: 403 with an empty body");
+    TokenExpired = Must("pull/token/expired", "pull-token-expired", "expired a day ago: 403 with an empty body");
+    TokenWrongDomain = Must("pull/token/wrong-domain", "pull-token-wrong-domain", "domain `not-NETWORK`: 403 with an empty body");
+    TokenNotSystem = Must("pull/token/not-system", "pull-token-not-system", "a user's token, not the system token: 403 with an empty body");
+    TokenAlgNone = Must("pull/token/alg-none", "pull-token-alg-none", "alg none without a signature: 403 with an empty body");
+    TokenAlgHs512 = Must("pull/token/alg-hs512", "pull-token-alg-hs512", "HS512 with the right key: 403 with an empty body");
+    TokenDuplicated = Must("pull/token/duplicated", "pull-token-duplicated", "lftoken given twice: 403 with an empty body");
+    TokenHeaderOnly = Must("pull/token/header-only", "pull-token-header-only", "token in Authorization, not in the query: 403 with an empty body");
+    FoundStatus = Must("pull/found/status", "pull-found-status", "known user, valid token: 200");
+    FoundJson = Must("pull/found/json", "pull-found-json", "the answer is a JSON object served as application/json");
+    FoundId = Must("pull/found/id", "pull-found-id", "`id` equals the requested id");
+    FoundDisplayName = Must("pull/found/display-name", "pull-found-display-name", "`display_name` is a non-empty string");
+    DocumentName = Must("pull/document/name", "pull-document-name", "`name` is an object of strings: formatted, first, middle, last");
+    DocumentUrls = Must("pull/document/urls", "pull-document-urls", "image_url, profile_url, settings_url are absolute http(s) URLs");
+    DocumentTags = Must("pull/document/tags", "pull-document-tags", "`tags`: strings of 1-63 characters of A-Z a-z 0-9 _");
+    DocumentWebsites = Must("pull/document/websites", "pull-document-websites", "`websites`: at most 2 absolute http(s) URLs");
+    DocumentEmailNotifications = Must("pull/document/email-notifications", "pull-document-email-notifications", "`email_notifications`: documented keys, values immediately/often/never");
+    DocumentDisplayRules = Must("pull/document/display-rules", "pull-document-display-rules", "`display_rules`: an object of booleans");
+    DocumentBooleans = Must("pull/document/booleans", "pull-document-booleans", "autofollow_conversations, moderator, gravatar_disabled are booleans");
+    DocumentFields = Must("pull/document/fields", "pull-document-fields", "email, location, bio, nickname are strings; no unknown fields");
+    UnknownStatus = Should("pull/unknown/status", "pull-unknown-status", "unknown user, valid token: 404");
+    NoTokenEcho = Must("pull/no-token-echo", "pull-no-token-echo", "the token appears in no answer, body or header");
+    TransportHttps = Should("transport/https", "transport-https", "https, except on loopback");
+}
+
+impl CheckId {
+    /// The check with this id, if any.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|check| check.id() == id)
+    }
+
+    /// Where its rule is stated: `docs/protocol.md#pull-token-expired`.
+    pub fn section(self) -> String {
+        format!("{PROTOCOL_PATH}#{}", self.anchor())
+    }
+
+    /// The token checks: each sends a broken or misplaced token and expects a 403.
+    pub fn is_token_check(self) -> bool {
+        self.id().starts_with("pull/token/")
+    }
+
+    /// The text of its section in `docs/protocol.md`: from its anchor to the next heading.
+    /// `None` only if the document lost the anchor (a test walks every id).
+    pub fn rule(self) -> Option<&'static str> {
+        section_text(PROTOCOL_MD, self.anchor())
+    }
+}
+
+impl Serialize for CheckId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
+/// The section of `markdown` that holds `<a id="ANCHOR"></a>`: from the heading line that
+/// holds the anchor up to (not including) the next heading.
+pub fn section_text<'a>(markdown: &'a str, anchor: &str) -> Option<&'a str> {
+    let mark = format!("<a id=\"{anchor}\"></a>");
+    let at = markdown.find(&mark)?;
+    let start = markdown[..at].rfind('\n').map_or(0, |newline| newline + 1);
+    let rest = &markdown[start..];
+    let first_line_end = rest.find('\n').map_or(rest.len(), |newline| newline + 1);
+    let end = rest[first_line_end..]
+        .match_indices("\n#")
+        .map(|(index, _)| first_line_end + index + 1)
+        .next()
+        .unwrap_or(rest.len());
+    Some(rest[..end].trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_round_trip() {
+        for (index, check) in CheckId::ALL.iter().enumerate() {
+            assert_eq!(CheckId::from_id(check.id()), Some(*check));
+            assert_eq!(check.anchor(), check.id().replace('/', "-"));
+            assert!(
+                !CheckId::ALL[..index]
+                    .iter()
+                    .any(|other| other.id() == check.id()),
+                "{}",
+                check.id()
+            );
+        }
+        assert_eq!(CheckId::from_id("pull/token"), None);
+        assert_eq!(
+            serde_json::to_string(&CheckId::TokenExpired).unwrap(),
+            "\"pull/token/expired\""
+        );
+    }
+
+    #[test]
+    fn the_embedded_document_has_a_section_for_every_check() {
+        for check in CheckId::ALL {
+            let rule = check.rule().unwrap_or_else(|| panic!("{}", check.id()));
+            assert!(rule.contains(check.id()), "{}: {rule}", check.id());
+        }
+    }
+
+    #[test]
+    fn a_section_ends_at_the_next_heading() {
+        let markdown =
+            "# A\n\n### `x` <a id=\"x\"></a>\n\nRule x.\n\n### `y` <a id=\"y\"></a>\nRule y.\n";
+        assert_eq!(
+            section_text(markdown, "x"),
+            Some("### `x` <a id=\"x\"></a>\n\nRule x.")
+        );
+        assert_eq!(
+            section_text(markdown, "y"),
+            Some("### `y` <a id=\"y\"></a>\nRule y.")
+        );
+        assert_eq!(section_text(markdown, "z"), None);
+    }
 }

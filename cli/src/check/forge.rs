@@ -1,15 +1,20 @@
 //! The tokens the checks send: a valid system token and one broken copy per token check.
 //!
 //! The library builds the valid, expired, wrong-domain, other-key and user tokens; only the
-//! ones it refuses to make (`alg: none`, HS512, a corrupted signature) are put together here.
+//! ones it refuses to make (`alg: none`, HS512, a random signature) are put together here.
+//!
+//! Every token the endpoint could use lives for the run's timeout plus [`LIFETIME_MARGIN`],
+//! not the libraries' 24 hours: the endpoint under check, or anything between it and us,
+//! may keep what it is sent. A fresh one is built for each request.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use rustls::crypto::ring::default_provider;
 use sha2::Sha512;
-use tower_livefyre::{DEFAULT_TOKEN_TTL, Network, SYSTEM_USER, UserId};
+use tower_livefyre::{Network, SYSTEM_USER, UserId};
 
 use crate::error::CliError;
 use crate::key::Credentials;
@@ -17,38 +22,58 @@ use crate::key::Credentials;
 /// How long ago the expired token expired: far beyond any sensible leeway.
 const EXPIRED_AGO: Duration = Duration::from_secs(86_400);
 
+/// How much longer than one answer may take a token lives: the time to build and send it.
+pub const LIFETIME_MARGIN: Duration = Duration::from_secs(30);
+
+/// The length of an HMAC-SHA256 signature.
+const SIGNATURE_LEN: usize = 32;
+
 /// Builds the tokens for one run.
 pub struct Forge<'a> {
     credentials: &'a Credentials,
+    /// How long a token that the endpoint could use lives.
+    lifetime: Duration,
 }
 
 impl<'a> Forge<'a> {
-    /// Tokens for `credentials`' network.
-    pub fn new(credentials: &'a Credentials) -> Self {
-        Self { credentials }
+    /// Tokens for `credentials`' network that live for `timeout` plus [`LIFETIME_MARGIN`].
+    pub fn new(credentials: &'a Credentials, timeout: Duration) -> Self {
+        Self {
+            credentials,
+            lifetime: timeout.saturating_add(LIFETIME_MARGIN),
+        }
     }
 
     fn network(&self) -> &Network {
         &self.credentials.network
     }
 
-    /// A valid system token, as Livefyre sends on each pull.
-    pub fn valid(&self) -> Result<String, CliError> {
-        self.network().build_livefyre_token().map_err(token_error)
+    /// A short-lived system token for `network`.
+    fn system_token(&self, network: &Network) -> Result<String, CliError> {
+        network
+            .build_user_auth_token(&UserId::SYSTEM, SYSTEM_USER, self.lifetime)
+            .map_err(token_error)
     }
 
-    /// A valid token with one signature character changed.
+    /// A valid system token, as Livefyre sends on each pull.
+    pub fn valid(&self) -> Result<String, CliError> {
+        self.system_token(self.network())
+    }
+
+    /// Valid header and claims under a random signature: nothing about the real signature
+    /// can be learnt from it (a copy with one character changed could be undone in 64 tries).
     pub fn bad_signature(&self) -> Result<String, CliError> {
-        let mut token = self.valid()?;
-        let at = token.rfind('.').map_or(0, |dot| dot + 1);
-        // Any other base64url character at the start of the signature changes its first
-        // byte's top bits, so the signature still decodes but no longer matches.
-        let replacement = if token[at..].starts_with('A') {
-            "B"
-        } else {
-            "A"
-        };
-        token.replace_range(at..at + 1, replacement);
+        let valid = self.valid()?;
+        let (signed, _) = valid.rsplit_once('.').ok_or_else(|| {
+            CliError::Usage("the library built a token without a signature".to_owned())
+        })?;
+        let mut random = [0u8; SIGNATURE_LEN];
+        default_provider()
+            .secure_random
+            .fill(&mut random)
+            .map_err(|_| CliError::Failed("the system random source failed".to_owned()))?;
+        let mut token = format!("{signed}.");
+        URL_SAFE_NO_PAD.encode_string(random, &mut token);
         Ok(token)
     }
 
@@ -56,10 +81,9 @@ impl<'a> Forge<'a> {
     pub fn other_key(&self) -> Result<String, CliError> {
         let mut key = self.credentials.key.bytes().to_vec();
         key.extend_from_slice(b"-not-the-network-key");
-        Network::new(self.network().name(), key)
-            .map_err(|error| CliError::Usage(error.to_string()))?
-            .build_livefyre_token()
-            .map_err(token_error)
+        let other = Network::new(self.network().name(), key)
+            .map_err(|error| CliError::Usage(error.to_string()))?;
+        self.system_token(&other)
     }
 
     /// A system token that expired a day ago.
@@ -81,16 +105,15 @@ impl<'a> Forge<'a> {
     /// same suffix, so a suffix or substring comparison lets it in.
     pub fn wrong_domain(&self) -> Result<String, CliError> {
         let name = format!("not-{}", self.network().name());
-        Network::new(name, self.credentials.key.bytes())
-            .map_err(|error| CliError::Usage(error.to_string()))?
-            .build_livefyre_token()
-            .map_err(token_error)
+        let other = Network::new(name, self.credentials.key.bytes())
+            .map_err(|error| CliError::Usage(error.to_string()))?;
+        self.system_token(&other)
     }
 
     /// A valid user auth token for `user`, not the system user.
     pub fn not_system(&self, user: &UserId) -> Result<String, CliError> {
         self.network()
-            .build_user_auth_token(user, user, DEFAULT_TOKEN_TTL)
+            .build_user_auth_token(user, user, self.lifetime)
             .map_err(token_error)
     }
 
@@ -101,7 +124,9 @@ impl<'a> Forge<'a> {
         token
     }
 
-    /// Valid system claims signed with HMAC-SHA512 and the right key.
+    /// Valid system claims signed with HMAC-SHA512 and the right key, as short-lived as the
+    /// rest: a lax validator (PyJWT, Node, Ruby and C# take any HMAC) accepts it as a valid
+    /// credential.
     pub fn alg_hs512(&self) -> Result<String, CliError> {
         let mut token = self.unsigned(r#"{"alg":"HS512","typ":"JWT"}"#);
         let mut mac = Hmac::<Sha512>::new_from_slice(self.credentials.key.bytes())
@@ -118,7 +143,7 @@ impl<'a> Forge<'a> {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs()
-            + DEFAULT_TOKEN_TTL.as_secs();
+            + self.lifetime.as_secs();
         let claims = serde_json::json!({
             "domain": self.network().name(),
             "user_id": SYSTEM_USER,

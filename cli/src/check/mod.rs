@@ -1,21 +1,22 @@
 //! `livefyre check`: sends a pull endpoint the requests Livefyre would, and the broken ones
-//! an attacker would, and judges each answer against PROTOCOL.md.
+//! an attacker would, and judges each answer against the rules of `docs/protocol.md`.
 
+/// The check ids, their levels and their sections of `docs/protocol.md`.
 pub mod catalog;
 mod document;
 mod forge;
 mod found;
 mod probe;
+mod redact;
 mod result;
 mod target;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
-use tower_livefyre::UserId;
+use tower_livefyre::{PullUrlTemplate, UserId};
 
-use self::catalog::*;
-pub use self::catalog::{CHECKS, CheckDef};
+pub use self::catalog::CheckId;
 use self::forge::Forge;
 pub use self::probe::{Answer, Exchange};
 use self::probe::{Probe, Prober};
@@ -24,50 +25,106 @@ use self::target::Target;
 use crate::error::CliError;
 use crate::key::Credentials;
 
-/// What to check.
+/// What to check, typed at the command line's edge.
 #[derive(Debug)]
 pub struct Plan {
     /// The pull URL template, with `{id}`.
-    pub template: String,
+    pub template: PullUrlTemplate,
     /// A user the endpoint knows.
-    pub user: String,
-    /// A user it does not know.
-    pub unknown_user: Option<String>,
+    pub user: UserId,
+    /// A user it does not know (a random id when `None`).
+    pub unknown_user: Option<UserId>,
     /// Only checks whose id starts with this.
     pub only: Option<String>,
     /// Whether `warn` fails the run.
     pub strict: bool,
-    /// Per-answer timeout.
+    /// Per-answer timeout; tokens live this long plus a margin.
     pub timeout: Duration,
 }
 
-/// Runs the selected checks against the endpoint.
+/// Builds the request of a token check from the target, the known user and the token forge.
+type BuildProbe = fn(&Target, &UserId, &Forge<'_>) -> Result<Probe, CliError>;
+
+/// Every token check, in report order, with the request it sends.
+const TOKEN_CHECKS: [(CheckId, BuildProbe); 11] = [
+    (CheckId::TokenMissing, |t, user, _| Ok(t.probe(user, None))),
+    (CheckId::TokenEmpty, |t, user, _| {
+        Ok(t.probe(user, Some(("", ""))))
+    }),
+    (CheckId::TokenBadSignature, |t, user, forge| {
+        Ok(t.probe(
+            user,
+            Some((&forge.bad_signature()?, "system token, random signature")),
+        ))
+    }),
+    (CheckId::TokenOtherKey, |t, user, forge| {
+        Ok(t.probe(
+            user,
+            Some((&forge.other_key()?, "system token signed with another key")),
+        ))
+    }),
+    (CheckId::TokenExpired, |t, user, forge| {
+        Ok(t.probe(
+            user,
+            Some((&forge.expired()?, "system token expired a day ago")),
+        ))
+    }),
+    (CheckId::TokenWrongDomain, |t, user, forge| {
+        Ok(t.probe(
+            user,
+            Some((
+                &forge.wrong_domain()?,
+                "system token for network not-NETWORK",
+            )),
+        ))
+    }),
+    (CheckId::TokenNotSystem, |t, user, forge| {
+        Ok(t.probe(
+            user,
+            Some((&forge.not_system(user)?, "user token, not system")),
+        ))
+    }),
+    (CheckId::TokenAlgNone, |t, user, forge| {
+        Ok(t.probe(user, Some((&forge.alg_none(), "alg none, no signature"))))
+    }),
+    (CheckId::TokenAlgHs512, |t, user, forge| {
+        Ok(t.probe(user, Some((&forge.alg_hs512()?, "HS512 system token"))))
+    }),
+    (CheckId::TokenDuplicated, |t, user, forge| {
+        Ok(t.probe_duplicated(user, &forge.valid()?))
+    }),
+    (CheckId::TokenHeaderOnly, |t, user, forge| {
+        Ok(t.probe_header_only(user, &forge.valid()?))
+    }),
+];
+
+/// Runs the selected checks against the endpoint. One failed exchange is recorded against
+/// the check that sent it; the run goes on.
 ///
 /// # Errors
 ///
-/// [`CliError::Usage`] for a bad template, user id or `--only`; [`CliError::Unreachable`]
-/// when the first request gets no HTTP answer at all.
+/// [`CliError::Usage`] for an `--only` that matches nothing; [`CliError::Unreachable`] when
+/// the first request gets no HTTP answer at all (no connection, nothing within the timeout).
 pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliError> {
     let target = Target::new(&plan.template)?;
-    let user = user_id("--user", &plan.user)?;
-    let unknown_user = match &plan.unknown_user {
-        Some(id) => user_id("--unknown-user", id)?,
-        None => user_id("--unknown-user", &random_unknown_user())?,
+    let user = plan.user;
+    let unknown_user = match plan.unknown_user {
+        Some(id) => id,
+        None => random_unknown_user()?,
     };
-    let selected = |check: &CheckDef| {
+    let selected = |check: CheckId| {
         plan.only
             .as_deref()
-            .is_none_or(|prefix| check.id.starts_with(prefix))
+            .is_none_or(|prefix| check.id().starts_with(prefix))
     };
-    if !CHECKS.iter().any(|check| selected(check)) {
+    if !CheckId::ALL.iter().any(|check| selected(*check)) {
         return Err(CliError::Usage(format!(
             "--only {:?} matches no check id (they start with pull/token, pull/found, \
              pull/document, pull/unknown, pull/no-token-echo, transport)",
             plan.only.unwrap_or_default()
         )));
     }
-    let forge = Forge::new(credentials);
-    let valid = forge.valid()?;
+    let forge = Forge::new(credentials, plan.timeout);
     let mut run = Run {
         prober: Prober::new(plan.timeout).map_err(CliError::Usage)?,
         reached: false,
@@ -75,13 +132,21 @@ pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliErr
         echoes: Vec::new(),
     };
 
-    let needs_found = CHECKS.iter().any(|c| {
-        selected(c) && (c.id.starts_with("pull/found") || c.id.starts_with("pull/document"))
-    }) || selected(&NO_TOKEN_ECHO);
-    if needs_found {
-        let probe = target.probe(&user, Some((&valid, "valid system token")));
+    // The valid pull is the baseline of the token checks as well as what the found and
+    // document checks read.
+    let needs_baseline = CheckId::ALL.iter().any(|check| {
+        selected(*check)
+            && (check.is_token_check()
+                || check.id().starts_with("pull/found/")
+                || check.id().starts_with("pull/document/")
+                || *check == CheckId::NoTokenEcho)
+    });
+    let mut gate = Ok(());
+    if needs_baseline {
+        let probe = target.probe(&user, Some((&forge.valid()?, "valid system token")));
         let exchange = run.send(probe).await?;
-        for (check, findings) in found::judge(&plan.user, &exchange) {
+        gate = gate_can_be_judged(&exchange);
+        for (check, findings) in found::judge(user.as_str(), &exchange) {
             if selected(check) {
                 let result = CheckResult::new(check, findings, vec![exchange.clone()]);
                 run.results.push(result);
@@ -89,69 +154,21 @@ pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliErr
         }
     }
 
-    let token_checks: [(&'static CheckDef, BuildProbe); 11] = [
-        (&TOKEN_MISSING, |t, user, _, _| Ok(t.probe(user, None))),
-        (&TOKEN_EMPTY, |t, user, _, _| {
-            Ok(t.probe(user, Some(("", "empty"))))
-        }),
-        (&TOKEN_BAD_SIGNATURE, |t, user, forge, _| {
-            Ok(t.probe(
-                user,
-                Some((&forge.bad_signature()?, "system token, corrupted signature")),
-            ))
-        }),
-        (&TOKEN_OTHER_KEY, |t, user, forge, _| {
-            Ok(t.probe(
-                user,
-                Some((&forge.other_key()?, "system token signed with another key")),
-            ))
-        }),
-        (&TOKEN_EXPIRED, |t, user, forge, _| {
-            Ok(t.probe(
-                user,
-                Some((&forge.expired()?, "system token expired a day ago")),
-            ))
-        }),
-        (&TOKEN_WRONG_DOMAIN, |t, user, forge, _| {
-            Ok(t.probe(
-                user,
-                Some((
-                    &forge.wrong_domain()?,
-                    "system token for network not-NETWORK",
-                )),
-            ))
-        }),
-        (&TOKEN_NOT_SYSTEM, |t, user, forge, _| {
-            Ok(t.probe(
-                user,
-                Some((&forge.not_system(user)?, "user token, not system")),
-            ))
-        }),
-        (&TOKEN_ALG_NONE, |t, user, forge, _| {
-            Ok(t.probe(user, Some((&forge.alg_none(), "alg none, no signature"))))
-        }),
-        (&TOKEN_ALG_HS512, |t, user, forge, _| {
-            Ok(t.probe(user, Some((&forge.alg_hs512()?, "HS512 system token"))))
-        }),
-        (&TOKEN_DUPLICATED, |t, user, _, valid| {
-            Ok(t.probe_duplicated(user, valid))
-        }),
-        (&TOKEN_HEADER_ONLY, |t, user, _, valid| {
-            Ok(t.probe_header_only(user, valid))
-        }),
-    ];
-    for (check, build) in token_checks {
+    for (check, build) in TOKEN_CHECKS {
         if selected(check) {
-            let probe = build(&target, &user, &forge, &valid)?;
+            let probe = build(&target, &user, &forge)?;
             let exchange = run.send(probe).await?;
-            let finding = expect_empty_403(check, &exchange);
+            let finding = match &gate {
+                Ok(()) => expect_empty_403(check, &exchange),
+                Err(why) => Finding::new(Outcome::Inconclusive, why.clone()),
+            };
             run.results
                 .push(CheckResult::one(check, finding, vec![exchange]));
         }
     }
 
-    if selected(&UNKNOWN_STATUS) {
-        let probe = target.probe(&unknown_user, Some((&valid, "valid system token")));
+    if selected(CheckId::UnknownStatus) {
+        let probe = target.probe(&unknown_user, Some((&forge.valid()?, "valid system token")));
         let exchange = run.send(probe).await?;
         let finding = match exchange.received() {
             Some(received) if received.status == 404 => {
@@ -167,11 +184,14 @@ pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliErr
             ),
             None => Finding::no_answer(&exchange),
         };
-        run.results
-            .push(CheckResult::one(&UNKNOWN_STATUS, finding, vec![exchange]));
+        run.results.push(CheckResult::one(
+            CheckId::UnknownStatus,
+            finding,
+            vec![exchange],
+        ));
     }
 
-    if selected(&NO_TOKEN_ECHO) {
+    if selected(CheckId::NoTokenEcho) {
         let finding = if run.echoes.is_empty() {
             Finding::new(Outcome::Pass, "no answer repeated a token")
         } else {
@@ -185,37 +205,37 @@ pub async fn run(credentials: &Credentials, plan: Plan) -> Result<Report, CliErr
             )
         };
         run.results
-            .push(CheckResult::one(&NO_TOKEN_ECHO, finding, Vec::new()));
+            .push(CheckResult::one(CheckId::NoTokenEcho, finding, Vec::new()));
     }
 
-    if selected(&TRANSPORT_HTTPS) {
+    if selected(CheckId::TransportHttps) {
         run.results.push(CheckResult::one(
-            &TRANSPORT_HTTPS,
+            CheckId::TransportHttps,
             target.transport(),
             Vec::new(),
         ));
     }
 
     let order = |result: &CheckResult| {
-        CHECKS
+        CheckId::ALL
             .iter()
-            .position(|check| check.id == result.check.id)
+            .position(|check| *check == result.check)
             .unwrap_or(usize::MAX)
     };
     run.results.sort_by_key(order);
-    Ok(Report {
-        template: plan.template,
+    let mut report = Report {
+        template: plan.template.as_str().to_owned(),
         network: credentials.network.name().to_owned(),
-        user: plan.user,
+        user: user.into_string(),
         unknown_user: unknown_user.into_string(),
         strict: plan.strict,
         checks: run.results,
-    })
+    };
+    // Every string any format renders, once more: finding messages quote the parsed
+    // document, whose strings may hold a token the raw bytes only held escaped.
+    report.redact(run.prober.redactor());
+    Ok(report)
 }
-
-/// Builds the request of a token check from the target, the known user, the token forge and
-/// the valid token.
-type BuildProbe = fn(&Target, &UserId, &Forge<'_>, &str) -> Result<Probe, CliError>;
 
 /// The state of one run.
 struct Run {
@@ -228,28 +248,54 @@ struct Run {
 }
 
 impl Run {
-    /// Sends `probe`. A transport failure before any answer means the endpoint is unreachable;
-    /// after one, it is recorded on the check.
+    /// Sends `probe`. No HTTP answer to the first request means the endpoint is unreachable;
+    /// anything else is recorded on the check that sent it.
     async fn send(&mut self, probe: Probe) -> Result<Exchange, CliError> {
-        match self.prober.send(probe).await {
-            Ok(exchange) => {
-                self.reached = true;
-                if exchange
-                    .received()
-                    .is_some_and(|received| received.echoed_token)
-                {
-                    self.echoes.push(exchange.sent.url.clone());
-                }
-                Ok(exchange)
-            }
-            Err((_, error)) if !self.reached => Err(CliError::Unreachable(error.0)),
-            Err((exchange, _)) => Ok(exchange),
+        let (exchange, reached) = self.prober.send(probe).await;
+        if !reached
+            && !self.reached
+            && let Answer::Error(error) = &exchange.answer
+        {
+            return Err(CliError::Unreachable(error.clone()));
         }
+        self.reached |= reached;
+        if exchange
+            .received()
+            .is_some_and(|received| received.echoed_token)
+        {
+            self.echoes.push(exchange.sent.url.clone());
+        }
+        Ok(exchange)
+    }
+}
+
+/// Whether the valid pull got 200: only then does a 403 to a broken token show that the
+/// gate refused it, rather than that the endpoint refuses or fails everything.
+fn gate_can_be_judged(baseline: &Exchange) -> Result<(), String> {
+    match baseline.received() {
+        Some(received) if received.status == 200 => Ok(()),
+        Some(received) => Err(format!(
+            "the valid token got {}{}, so the gate cannot be judged: a refusal proves nothing \
+             when the valid pull fails too",
+            received.status,
+            if received.status == 403 {
+                " (are --network and the key right?)"
+            } else {
+                ""
+            }
+        )),
+        None => Err(format!(
+            "the valid pull failed ({}), so the gate cannot be judged",
+            match &baseline.answer {
+                Answer::Error(error) => error.as_str(),
+                Answer::Received(_) => "",
+            }
+        )),
     }
 }
 
 /// A broken token must get exactly what D-PULL says: 403 and no body.
-fn expect_empty_403(check: &CheckDef, exchange: &Exchange) -> Finding {
+fn expect_empty_403(check: CheckId, exchange: &Exchange) -> Finding {
     let Some(received) = exchange.received() else {
         return Finding::no_answer(exchange);
     };
@@ -269,10 +315,15 @@ fn expect_empty_403(check: &CheckDef, exchange: &Exchange) -> Finding {
             format!(
                 "answered {}: the endpoint {}",
                 received.summary(),
-                if check.id == TOKEN_MISSING.id {
-                    "serves profiles without a token"
-                } else {
-                    "accepted this token"
+                match check {
+                    CheckId::TokenMissing => "serves profiles without a token",
+                    CheckId::TokenDuplicated =>
+                        "accepted two `lftoken` parameters; a repeated lftoken must be refused, \
+                         whichever copy a framework would read",
+                    CheckId::TokenHeaderOnly =>
+                        "took the token from the Authorization header; the pull carries it in \
+                         the query alone",
+                    _ => "accepted this token",
                 }
             ),
         ),
@@ -286,21 +337,17 @@ fn expect_empty_403(check: &CheckDef, exchange: &Exchange) -> Finding {
     }
 }
 
-/// A user id by the library's rule, [`UserId`]'s.
-fn user_id(flag: &str, id: &str) -> Result<UserId, CliError> {
-    id.parse::<UserId>()
-        .map_err(|error| CliError::Usage(format!("{flag} {id:?}: {error}")))
-}
-
 /// An id no endpoint knows, different on each run.
-fn random_unknown_user() -> String {
+fn random_unknown_user() -> Result<UserId, CliError> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .subsec_nanos();
-    format!(
+    let id = format!(
         "livefyre-check-unknown-{:08x}{:x}",
         nanos,
         std::process::id()
-    )
+    );
+    id.parse()
+        .map_err(|error| CliError::Failed(format!("the random unknown user {id:?}: {error}")))
 }

@@ -1,5 +1,9 @@
 //! One request to the endpoint under check, and what is shown of it: the request with every
 //! token replaced by a description, the answer with any of our tokens redacted.
+//!
+//! A failed exchange is recorded, never fatal by itself: [`Prober::send`] says whether the
+//! endpoint was reached (an HTTP answer began: a body over the cap, a header hyper refuses)
+//! or not (no connection, no answer in time), and only the run decides what that means.
 
 use std::time::Duration;
 
@@ -12,6 +16,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 
+use super::redact::Redactor;
+
 /// Bodies are read up to this size: a profile is a few hundred bytes.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -23,7 +29,7 @@ pub struct Prober {
     client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     timeout: Duration,
     /// Every token sent so far, so that none is ever shown.
-    secrets: Vec<String>,
+    redactor: Redactor,
 }
 
 /// A request to send: the real URL and headers, and how to show them.
@@ -108,6 +114,29 @@ impl Received {
 }
 
 impl Exchange {
+    /// Every string of the exchange that a report shows, passed through `redactor`.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        let redact = |text: &mut String| *text = redactor.redact(text);
+        redact(&mut self.sent.url);
+        for (name, value) in &mut self.sent.headers {
+            redact(name);
+            redact(value);
+        }
+        match &mut self.answer {
+            Answer::Error(error) => redact(error),
+            Answer::Received(received) => {
+                for (name, value) in &mut received.headers {
+                    redact(name);
+                    redact(value);
+                }
+                redact(&mut received.body);
+                if let Some(content_type) = &mut received.content_type {
+                    redact(content_type);
+                }
+            }
+        }
+    }
+
     /// The answer, if there was one.
     pub fn received(&self) -> Option<&Received> {
         match &self.answer {
@@ -117,9 +146,13 @@ impl Exchange {
     }
 }
 
-/// A transport-level failure: nothing came back.
-#[derive(Debug)]
-pub struct TransportError(pub String);
+/// An exchange that failed: why, and whether the endpoint was reached at all.
+struct Failure {
+    /// The reason, redacted.
+    message: String,
+    /// Whether an HTTP answer began (so the endpoint is there, this exchange went wrong).
+    reached: bool,
+}
 
 impl Prober {
     /// A client with the ring rustls provider and the webpki roots, each answer bounded by
@@ -134,16 +167,20 @@ impl Prober {
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
             timeout,
-            secrets: Vec::new(),
+            redactor: Redactor::default(),
         })
     }
 
-    /// Sends `probe` and records the exchange; `Err` only when nothing came back.
-    pub async fn send(&mut self, probe: Probe) -> Result<Exchange, (Exchange, TransportError)> {
+    /// Every token sent so far: what reports must never show.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Sends `probe` and records the exchange, and whether the endpoint was reached: `false`
+    /// only when no HTTP answer began (no connection, nothing within the timeout).
+    pub async fn send(&mut self, probe: Probe) -> (Exchange, bool) {
         for token in &probe.tokens {
-            if !token.is_empty() && !self.secrets.contains(token) {
-                self.secrets.push(token.clone());
-            }
+            self.redactor.add(token);
         }
         let sent = Sent {
             method: "GET",
@@ -157,49 +194,65 @@ impl Prober {
         match self.fetch(&probe).await {
             Ok((status, headers, body)) => {
                 let received = self.received(status, &headers, body);
-                Ok(Exchange {
-                    sent,
-                    answer: Answer::Received(received),
-                })
-            }
-            Err(error) => {
-                let message = self.redact(&error);
-                Err((
+                (
                     Exchange {
                         sent,
-                        answer: Answer::Error(message.clone()),
+                        answer: Answer::Received(received),
                     },
-                    TransportError(message),
-                ))
+                    true,
+                )
             }
+            Err(failure) => (
+                Exchange {
+                    sent,
+                    answer: Answer::Error(self.redactor.redact(&failure.message)),
+                },
+                failure.reached,
+            ),
         }
     }
 
-    async fn fetch(&self, probe: &Probe) -> Result<(StatusCode, HeaderMap, Bytes), String> {
+    async fn fetch(&self, probe: &Probe) -> Result<(StatusCode, HeaderMap, Bytes), Failure> {
         let mut request = Request::get(probe.url.as_str());
         for (name, value, _) in &probe.headers {
             request = request.header(*name, value.as_str());
         }
-        let request = request
-            .body(Empty::new())
-            .map_err(|error| format!("invalid request: {error}"))?;
+        let request = request.body(Empty::new()).map_err(|error| Failure {
+            message: format!("invalid request: {error}"),
+            reached: false,
+        })?;
         let exchange = async {
             let response = self
                 .client
                 .request(request)
                 .await
-                .map_err(|error| describe(&error))?;
+                .map_err(|error| Failure {
+                    message: describe(&error),
+                    // Not a connection failure: the endpoint answered something hyper refused,
+                    // or closed the connection mid-answer.
+                    reached: !error.is_connect(),
+                })?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, MAX_BODY)
                 .collect()
                 .await
-                .map_err(|error| format!("reading the body: {error}"))?
+                .map_err(|error| Failure {
+                    message: format!(
+                        "answered {}, then reading the body failed: {error} (the cap is {} KiB)",
+                        parts.status.as_u16(),
+                        MAX_BODY / 1024
+                    ),
+                    reached: true,
+                })?
                 .to_bytes();
             Ok((parts.status, parts.headers, body))
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| format!("no answer within {:?}", self.timeout))?
+            .map_err(|_| Failure {
+                message: format!("no answer within {:?}", self.timeout),
+                reached: false,
+            })?
     }
 
     fn received(&self, status: StatusCode, headers: &HeaderMap, body: Bytes) -> Received {
@@ -208,13 +261,13 @@ impl Prober {
             .iter()
             .map(|(name, value)| {
                 let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                let shown = self.redact(&value);
+                let shown = self.redactor.redact(&value);
                 echoed_token |= shown != value;
                 (name.as_str().to_owned(), shown)
             })
             .collect::<Vec<_>>();
         let text = String::from_utf8_lossy(&body);
-        let redacted = self.redact(&text);
+        let redacted = self.redactor.redact(&text);
         echoed_token |= redacted != text;
         let content_type = headers
             .iter()
@@ -229,17 +282,6 @@ impl Prober {
             full_body: body,
             content_type,
         }
-    }
-
-    /// `text` with every token sent so far replaced by `<redacted token>`.
-    pub fn redact(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        for secret in &self.secrets {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), "<redacted token>");
-            }
-        }
-        text
     }
 }
 

@@ -4,8 +4,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::catalog::{CheckDef, Level};
+use super::catalog::{CheckId, Level};
 use super::probe::{Answer, Exchange};
+use super::redact::Redactor;
 
 /// A check's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -21,6 +22,10 @@ pub enum Outcome {
     Info,
     /// Not judged (what it needs did not happen, e.g. no 200 to read a document from).
     Skip,
+    /// Could not be judged although it was run: the valid pull it is measured against did
+    /// not get 200, so a refusal proves nothing about the gate. Fails the run: a MUST rule
+    /// was not verified.
+    Inconclusive,
 }
 
 impl Outcome {
@@ -32,6 +37,7 @@ impl Outcome {
             Self::Warn => "warn",
             Self::Info => "info",
             Self::Skip => "skip",
+            Self::Inconclusive => "inconclusive",
         }
     }
 
@@ -40,7 +46,8 @@ impl Outcome {
             Self::Pass | Self::Skip => 0,
             Self::Info => 1,
             Self::Warn => 2,
-            Self::Fail => 3,
+            Self::Inconclusive => 3,
+            Self::Fail => 4,
         }
     }
 }
@@ -61,13 +68,14 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The `fail` of a request that got no HTTP answer.
+    /// The `fail` of a request whose exchange failed: no HTTP answer, or one that could not
+    /// be read (a body over the cap, a header hyper refuses).
     pub fn no_answer(exchange: &Exchange) -> Self {
         let why = match &exchange.answer {
             Answer::Error(error) => error.as_str(),
             Answer::Received(_) => "",
         };
-        Self::new(Outcome::Fail, format!("no answer: {why}"))
+        Self::new(Outcome::Fail, format!("the exchange failed: {why}"))
     }
 
     /// A finding.
@@ -82,11 +90,19 @@ impl Finding {
 /// The result of one check.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
-    /// The check.
-    #[serde(flatten)]
-    pub check: &'static CheckDef,
+    /// The check, serialized as its id.
+    #[serde(rename = "id")]
+    pub check: CheckId,
+    /// MUST or SHOULD.
+    pub level: Level,
+    /// Where its rule is stated: `docs/protocol.md#ANCHOR`.
+    pub section: String,
+    /// What it asks.
+    pub title: &'static str,
     /// The worst of its findings.
     pub outcome: Outcome,
+    /// The same as `outcome`, under the name the issue tracker and CI notes use.
+    pub result: Outcome,
     /// What was seen.
     pub findings: Vec<Finding>,
     /// The requests it judged and their answers, tokens redacted.
@@ -96,13 +112,9 @@ pub struct CheckResult {
 impl CheckResult {
     /// The result of `check` from `findings` (none means it passed). A broken SHOULD rule is
     /// a `warn`, never a `fail`.
-    pub(super) fn new(
-        check: &'static CheckDef,
-        findings: Vec<Finding>,
-        exchanges: Vec<Exchange>,
-    ) -> Self {
+    pub(super) fn new(check: CheckId, findings: Vec<Finding>, exchanges: Vec<Exchange>) -> Self {
         let mut findings = findings;
-        if check.level == Level::Should {
+        if check.level() == Level::Should {
             for finding in &mut findings {
                 if finding.outcome == Outcome::Fail {
                     finding.outcome = Outcome::Warn;
@@ -125,17 +137,18 @@ impl CheckResult {
         }
         Self {
             check,
+            level: check.level(),
+            section: check.section(),
+            title: check.title(),
             outcome,
+            result: outcome,
             findings,
             exchanges,
         }
     }
 
-    pub(super) fn one(
-        check: &'static CheckDef,
-        finding: Finding,
-        exchanges: Vec<Exchange>,
-    ) -> Self {
+    /// The result of `check` from one finding.
+    pub(super) fn one(check: CheckId, finding: Finding, exchanges: Vec<Exchange>) -> Self {
         Self::new(check, vec![finding], exchanges)
     }
 }
@@ -172,9 +185,32 @@ pub struct Summary {
     pub info: usize,
     /// `skip` results.
     pub skip: usize,
+    /// `inconclusive` results.
+    pub inconclusive: usize,
 }
 
 impl Report {
+    /// Every string any format renders, passed through `redactor`: finding messages quote
+    /// the parsed document, whose strings may hold a token that the bytes held escaped.
+    pub(super) fn redact(&mut self, redactor: &Redactor) {
+        for text in [
+            &mut self.template,
+            &mut self.network,
+            &mut self.user,
+            &mut self.unknown_user,
+        ] {
+            *text = redactor.redact(text);
+        }
+        for result in &mut self.checks {
+            for finding in &mut result.findings {
+                finding.message = redactor.redact(&finding.message);
+            }
+            for exchange in &mut result.exchanges {
+                exchange.redact(redactor);
+            }
+        }
+    }
+
     /// Counts per outcome.
     pub fn summary(&self) -> Summary {
         let mut summary = Summary {
@@ -188,14 +224,17 @@ impl Report {
                 Outcome::Warn => &mut summary.warn,
                 Outcome::Info => &mut summary.info,
                 Outcome::Skip => &mut summary.skip,
+                Outcome::Inconclusive => &mut summary.inconclusive,
             } += 1;
         }
         summary
     }
 
-    /// Whether this result fails the run: every `fail`, and `warn` under `--strict`.
+    /// Whether this result fails the run: every `fail` and `inconclusive` (a MUST rule that
+    /// could not be verified), and `warn` under `--strict`.
     pub fn fails_run(&self, result: &CheckResult) -> bool {
-        result.outcome == Outcome::Fail || (self.strict && result.outcome == Outcome::Warn)
+        matches!(result.outcome, Outcome::Fail | Outcome::Inconclusive)
+            || (self.strict && result.outcome == Outcome::Warn)
     }
 
     /// 0 when nothing fails the run, else 1.

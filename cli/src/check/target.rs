@@ -19,17 +19,21 @@ pub(super) struct Target {
 }
 
 impl Target {
-    pub(super) fn new(template: &str) -> Result<Self, CliError> {
-        // The library's template rule, the one Livefyre's registration applies.
-        let parsed = PullUrlTemplate::parse(template)
-            .map_err(|error| CliError::Usage(format!("URL_TEMPLATE {template:?}: {error}")))?;
+    /// The endpoint of `template`, already checked by the library's template rule (the one
+    /// Livefyre's registration applies) when the command line was parsed.
+    pub(super) fn new(template: &PullUrlTemplate) -> Result<Self, CliError> {
+        let parsed = template.clone();
         let uri: Uri = parsed.expand(&UserId::SYSTEM).parse().map_err(|error| {
-            CliError::Usage(format!("URL_TEMPLATE {template:?} is not a URL: {error}"))
+            CliError::Usage(format!(
+                "URL_TEMPLATE {:?} is not a URL: {error}",
+                template.as_str()
+            ))
         })?;
         let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
         let (Some(scheme), Some(host)) = (scheme, uri.host()) else {
             return Err(CliError::Usage(format!(
-                "URL_TEMPLATE {template:?} must be an absolute http:// or https:// URL"
+                "URL_TEMPLATE {:?} must be an absolute http:// or https:// URL",
+                template.as_str()
             )));
         };
         Ok(Self {
@@ -43,9 +47,13 @@ impl Target {
     }
 
     /// The pull URL for `id` with `token` as `lftoken`, joined as Livefyre does (the
-    /// library's rule), and the same URL with `shown` in place of the token.
+    /// library's rule), and the same URL with `<shown>` in place of the token. An empty
+    /// token is shown as it was sent: `lftoken=`.
     fn with_token(&self, id: &UserId, token: &str, shown: &str) -> (String, String) {
         let url = self.template.expand_with_token(id, token);
+        if token.is_empty() {
+            return (url.clone(), url);
+        }
         let shown_url = self
             .template
             .expand_with_token(id, TOKEN_MARK)
@@ -129,8 +137,14 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::catalog::TRANSPORT_HTTPS;
+    use crate::check::catalog::CheckId;
     use crate::check::result::CheckResult;
+
+    /// The template as the command line types it, then the target.
+    fn target(template: &str) -> Result<Target, String> {
+        let template: PullUrlTemplate = template.parse().map_err(|e| format!("{e}"))?;
+        Target::new(&template).map_err(|error| error.to_string())
+    }
 
     #[test]
     fn templates_must_be_absolute_http_urls_with_an_id() {
@@ -139,7 +153,7 @@ mod tests {
             "http://127.0.0.1:3000/users/{id}/pull",
             "HTTP://[::1]:8080/p?id={id}",
         ] {
-            assert!(Target::new(template).is_ok(), "{template}");
+            assert!(target(template).is_ok(), "{template}");
         }
         for template in [
             "https://example.com/pull",
@@ -151,28 +165,29 @@ mod tests {
             "https://example.com/pull#{id}",
             "http://a:1:2/{id}",
         ] {
-            assert!(
-                matches!(Target::new(template), Err(CliError::Usage(_))),
-                "{template}"
-            );
+            assert!(target(template).is_err(), "{template}");
         }
     }
 
     #[test]
     fn tokens_are_appended_as_livefyre_does() {
         let ann = UserId::from_static("ann");
-        let query = Target::new("https://x.example/pull?id={id}").unwrap();
+        let query = target("https://x.example/pull?id={id}").unwrap();
         assert_eq!(
             query.probe(&ann, Some(("T", "t"))).url,
             "https://x.example/pull?id=ann&lftoken=T"
         );
-        let path = Target::new("https://x.example/users/{id}/pull").unwrap();
+        let path = target("https://x.example/users/{id}/pull").unwrap();
         let probe = path.probe(&ann, Some(("T", "shown")));
         assert_eq!(probe.url, "https://x.example/users/ann/pull?lftoken=T");
         assert_eq!(
             probe.shown_url,
             "https://x.example/users/ann/pull?lftoken=<shown>"
         );
+        // An empty token is shown as sent.
+        let empty = query.probe(&ann, Some(("", "")));
+        assert_eq!(empty.url, "https://x.example/pull?id=ann&lftoken=");
+        assert_eq!(empty.shown_url, empty.url);
         assert_eq!(
             path.probe_duplicated(&ann, "T").url,
             "https://x.example/users/ann/pull?lftoken=T&lftoken=T"
@@ -190,12 +205,12 @@ mod tests {
             ("http://10.0.0.1/{id}", Outcome::Fail),
         ];
         for (template, outcome) in table {
-            let finding = Target::new(template).unwrap().transport();
+            let finding = target(template).unwrap().transport();
             assert_eq!(finding.outcome, outcome, "{template}");
         }
         // transport/https is a SHOULD: its failure is a warning.
-        let finding = Target::new("http://example.com/{id}").unwrap().transport();
-        let result = CheckResult::one(&TRANSPORT_HTTPS, finding, Vec::new());
+        let finding = target("http://example.com/{id}").unwrap().transport();
+        let result = CheckResult::one(CheckId::TransportHttps, finding, Vec::new());
         assert_eq!(result.outcome, Outcome::Warn);
     }
 }

@@ -6,13 +6,14 @@ use std::fmt::Write as _;
 use super::{got_line, one_line, sent_line};
 use crate::check::{Outcome, Report};
 
+/// `report` for people: one line per check, details for anything but a pass.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "livefyre check {}", report.template);
+    let _ = writeln!(out, "livefyre check {}", one_line(&report.template));
     let _ = writeln!(
         out,
         "network {} · user {} · unknown user {}{}\n",
-        report.network,
+        one_line(&report.network),
         report.user,
         report.unknown_user,
         if report.strict { " · strict" } else { "" }
@@ -24,10 +25,10 @@ pub fn render(report: &Report) -> String {
             out,
             "{:<4}  {}  [{} {}] {}",
             result.outcome.as_str().to_ascii_uppercase(),
-            check.id,
-            check.level.as_str(),
-            check.section,
-            check.title
+            check.id(),
+            check.level().as_str(),
+            result.section,
+            check.title()
         );
         // A pass is one line; anything else says what was seen, sent and received.
         if result.outcome == Outcome::Pass {
@@ -46,25 +47,35 @@ pub fn render(report: &Report) -> String {
         if result.outcome == Outcome::Skip {
             continue;
         }
+        // Everything an endpoint sent is shown on one line, control characters removed
+        // (a header value may hold a terminal escape).
         for exchange in &result.exchanges {
             // The pull that every found/document check reads is shown once.
-            let sent = sent_line(exchange);
+            let sent = one_line(&sent_line(exchange));
             if shown.insert(sent.clone()) {
                 let _ = writeln!(out, "      sent: {sent}");
-                let _ = writeln!(out, "      got:  {}", got_line(exchange));
+                let _ = writeln!(out, "      got:  {}", one_line(&got_line(exchange)));
             }
         }
     }
     let summary = report.summary();
     let _ = writeln!(
         out,
-        "\n{} checks: {} pass, {} fail, {} warn, {} info, {} skip",
-        summary.total, summary.pass, summary.fail, summary.warn, summary.info, summary.skip
+        "\n{} checks: {} pass, {} fail, {} warn, {} info, {} skip, {} inconclusive",
+        summary.total,
+        summary.pass,
+        summary.fail,
+        summary.warn,
+        summary.info,
+        summary.skip,
+        summary.inconclusive
     );
     let verdict = if report.exit_code() == 0 {
         "OK: every MUST check passed"
     } else if summary.fail > 0 {
         "FAILED: a MUST check failed"
+    } else if summary.inconclusive > 0 {
+        "FAILED: a MUST check could not be verified (inconclusive)"
     } else {
         "FAILED: a warning, under --strict"
     };

@@ -18,6 +18,7 @@ struct JsonReport<'a> {
     checks: &'a [CheckResult],
 }
 
+/// `report` as one pretty-printed JSON object.
 pub fn render(report: &Report) -> String {
     let json = JsonReport {
         tool: "livefyre check",

@@ -1,31 +1,33 @@
 //! JUnit XML: one `testcase` per check; `fail` (and `warn` under `--strict`) is a `failure`,
-//! `skip` is `skipped`, and what was sent and received goes to `system-out`.
+//! `skip` and `inconclusive` are `skipped` (with the reason as the message), and what was
+//! sent and received goes to `system-out`.
 
 use std::fmt::Write as _;
 
 use super::{got_line, sent_line};
 use crate::check::{Outcome, Report};
 
+/// `report` as JUnit XML: one test suite, one test case per check.
 pub fn render(report: &Report) -> String {
     let summary = report.summary();
     let failures = report
         .checks
         .iter()
-        .filter(|result| report.fails_run(result))
+        .filter(|result| report.fails_run(result) && result.outcome != Outcome::Inconclusive)
         .count();
+    let skipped = summary.skip + summary.inconclusive;
     let suite = format!("livefyre check {}", report.template);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"livefyre check\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{}\">",
-        summary.total, summary.skip
+        "<testsuites name=\"livefyre check\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        summary.total
     );
     let _ = writeln!(
         out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{}\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
         escape(&suite),
-        summary.total,
-        summary.skip
+        summary.total
     );
     let _ = writeln!(out, "    <properties>");
     for (name, value) in [
@@ -44,14 +46,14 @@ pub fn render(report: &Report) -> String {
     for result in &report.checks {
         let check = result.check;
         let classname = check
-            .id
+            .id()
             .rsplit_once('/')
-            .map_or(check.id, |(group, _)| group);
+            .map_or(check.id(), |(group, _)| group);
         let _ = writeln!(
             out,
             "    <testcase classname=\"{}\" name=\"{}\">",
             escape(&classname.replace('/', ".")),
-            escape(check.id)
+            escape(check.id())
         );
         let findings = result
             .findings
@@ -59,12 +61,18 @@ pub fn render(report: &Report) -> String {
             .map(|finding| format!("{}: {}", finding.outcome, finding.message))
             .collect::<Vec<_>>()
             .join("\n");
-        if report.fails_run(result) {
-            let first = result
-                .findings
-                .iter()
-                .find(|finding| finding.outcome == result.outcome)
-                .map_or("", |finding| finding.message.as_str());
+        let first = result
+            .findings
+            .iter()
+            .find(|finding| finding.outcome == result.outcome)
+            .map_or("", |finding| finding.message.as_str());
+        if result.outcome == Outcome::Inconclusive {
+            let _ = writeln!(
+                out,
+                "      <skipped message=\"inconclusive: {}\"/>",
+                escape(first)
+            );
+        } else if report.fails_run(result) {
             let _ = writeln!(
                 out,
                 "      <failure type=\"{}\" message=\"{}\">{}</failure>",
@@ -78,9 +86,9 @@ pub fn render(report: &Report) -> String {
         let mut system_out = format!(
             "{} [{} {}] {}\n{findings}",
             result.outcome.as_str().to_ascii_uppercase(),
-            check.level.as_str(),
-            check.section,
-            check.title
+            check.level().as_str(),
+            result.section,
+            check.title()
         );
         for exchange in &result.exchanges {
             let _ = write!(

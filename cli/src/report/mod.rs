@@ -45,9 +45,29 @@ fn got_line(exchange: &Exchange) -> String {
     }
 }
 
-/// `text` without line breaks or other control characters.
+/// `text` without line breaks, control characters (C0, DEL, C1) or the bidirectional
+/// overrides that reorder what a terminal shows.
 fn one_line(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn one_line_drops_what_a_terminal_would_obey() {
+        assert_eq!(
+            one_line("a\nb\u{1b}[31mc\u{9b}d\u{202e}e\u{7f}"),
+            "a b [31mc d e "
+        );
+    }
 }

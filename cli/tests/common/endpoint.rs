@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use base64::Engine as _;
@@ -55,11 +57,52 @@ pub enum Flaw {
     TakesFirstOfDuplicates,
     /// Answers 200 with `{}` for users it does not know.
     UnknownUserIs200,
+    /// Puts the token it got into `image_url` and `tags[0]`, encoded so.
+    EchoesIntoProfile(Echo),
+    /// Puts the token it got into a response header, encoded so.
+    EchoesIntoHeader(Echo),
+    /// Passes the gate, then fails: 500 for every accepted token.
+    FailsAfterTheGate,
+    /// Answers the valid pull for the known user with a 100 KiB body.
+    HugeProfile,
+    /// Answers the expired token with a 403 and a 100 KiB body.
+    HugeAnswerToExpired,
+    /// Sends a `Content-Type` with a C1 control character (a terminal escape).
+    ControlCharactersInContentType,
 }
+
+/// How an echoing endpoint encodes the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    /// As it came.
+    Verbatim,
+    /// Every character as a JSON `\uXXXX` escape.
+    JsonEscaped,
+    /// Every byte as `%XX`.
+    PercentEncoded,
+}
+
+impl Echo {
+    pub const ALL: [Echo; 3] = [Echo::Verbatim, Echo::JsonEscaped, Echo::PercentEncoded];
+
+    /// `token` as this echo writes it into a JSON document's raw text or a header.
+    fn encode(self, token: &str) -> String {
+        match self {
+            Echo::Verbatim => token.to_owned(),
+            Echo::JsonEscaped => token.bytes().map(|b| format!("\\u{b:04x}")).collect(),
+            Echo::PercentEncoded => token.bytes().map(|b| format!("%{b:02X}")).collect(),
+        }
+    }
+}
+
+/// 100 KiB: past the checker's 64 KiB cap.
+const HUGE: usize = 100 * 1024;
 
 /// A running endpoint; stopped on drop.
 pub struct Endpoint {
     pub addr: SocketAddr,
+    /// Every token a hand-written endpoint received, in `lftoken` or `Authorization`.
+    tokens: Arc<Mutex<Vec<String>>>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -90,17 +133,46 @@ impl Endpoint {
 
     /// A hand-written endpoint with `flaw`.
     pub fn flawed(flaw: Flaw) -> Self {
-        Self::serve(move |stream| {
-            let service =
-                service_fn(
-                    move |request| async move { Ok::<_, Infallible>(answer(flaw, &request)) },
-                );
+        let tokens = Arc::new(Mutex::new(Vec::new()));
+        let recorded = tokens.clone();
+        let mut endpoint = Self::serve(move |stream| {
+            let recorded = recorded.clone();
+            let service = service_fn(move |request| {
+                record_tokens(&recorded, &request);
+                async move { Ok::<_, Infallible>(answer(flaw, &request)) }
+            });
             tokio::spawn(async move {
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
+        });
+        endpoint.tokens = tokens;
+        endpoint
+    }
+
+    /// An endpoint that answers every request with `answer`, as raw bytes: for answers
+    /// hyper's server would never send.
+    pub fn raw(answer: &'static [u8]) -> Self {
+        Self::serve(move |stream| {
+            tokio::spawn(async move {
+                let Ok(mut stream) = stream.into_std() else {
+                    return;
+                };
+                let _ = tokio::task::spawn_blocking(move || {
+                    let _ = stream.set_nonblocking(false);
+                    let mut request = [0u8; 4096];
+                    let _ = stream.read(&mut request);
+                    let _ = stream.write_all(answer);
+                })
+                .await;
+            });
         })
+    }
+
+    /// Every token received so far.
+    pub fn tokens(&self) -> Vec<String> {
+        self.tokens.lock().unwrap().clone()
     }
 
     /// `http://ADDR/pull?id={id}`.
@@ -134,6 +206,7 @@ impl Endpoint {
         });
         Self {
             addr: addr.recv().unwrap(),
+            tokens: Arc::default(),
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -155,6 +228,24 @@ pub fn network() -> Network {
     Network::new(NETWORK, KEY).unwrap()
 }
 
+fn record_tokens(recorded: &Mutex<Vec<String>>, request: &Request<Incoming>) {
+    let query = request.uri().query().unwrap_or_default();
+    let mut tokens: Vec<String> = form_urlencoded_pairs(query)
+        .into_iter()
+        .filter(|(name, value)| name == "lftoken" && !value.is_empty())
+        .map(|(_, value)| value)
+        .collect();
+    if let Some(bearer) = request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    {
+        tokens.push(bearer.to_owned());
+    }
+    recorded.lock().unwrap().extend(tokens);
+}
+
 fn answer(flaw: Flaw, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     let query = request.uri().query().unwrap_or_default();
     let mut pairs: Vec<(String, String)> = form_urlencoded_pairs(query);
@@ -172,8 +263,18 @@ fn answer(flaw: Flaw, request: &Request<Incoming>) -> Response<Full<Bytes>> {
         let mut seen = false;
         pairs.retain(|(name, _)| name != "lftoken" || !std::mem::replace(&mut seen, true));
     }
+    let token = pairs
+        .iter()
+        .find(|(name, _)| name == "lftoken")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    if flaw == Flaw::HugeAnswerToExpired
+        && network().validate_livefyre_token(&token) == Err(TokenError::Expired)
+    {
+        return respond(StatusCode::FORBIDDEN, "text/plain", &"x".repeat(HUGE));
+    }
     if flaw != Flaw::IgnoresToken && !token_accepted(flaw, &pairs) {
-        return match flaw {
+        let mut response = match flaw {
             Flaw::ForbiddenWithBody => respond(
                 StatusCode::FORBIDDEN,
                 "text/plain",
@@ -182,6 +283,13 @@ fn answer(flaw: Flaw, request: &Request<Incoming>) -> Response<Full<Bytes>> {
             Flaw::Unauthorized => respond(StatusCode::UNAUTHORIZED, "", ""),
             _ => respond(StatusCode::FORBIDDEN, "", ""),
         };
+        if let Flaw::EchoesIntoHeader(echo) = flaw {
+            echo_header(&mut response, echo, &token);
+        }
+        return response;
+    }
+    if flaw == Flaw::FailsAfterTheGate {
+        return respond(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "crashed");
     }
     let id = pairs
         .iter()
@@ -193,22 +301,36 @@ fn answer(flaw: Flaw, request: &Request<Incoming>) -> Response<Full<Bytes>> {
         }
         return respond(StatusCode::NOT_FOUND, "", "");
     }
-    let mut response = respond(
-        StatusCode::OK,
-        "application/json",
-        &document(flaw).to_string(),
-    );
-    if flaw == Flaw::EchoesToken {
-        let token = pairs
-            .iter()
-            .find(|(name, _)| name == "lftoken")
-            .map(|(_, value)| value.as_str())
-            .unwrap_or_default();
-        response
-            .headers_mut()
-            .insert("x-debug-lftoken", token.parse().unwrap());
+    let mut body = document(flaw).to_string();
+    match flaw {
+        Flaw::EchoesIntoProfile(echo) => body = body.replace(ECHO_MARK, &echo.encode(&token)),
+        Flaw::HugeProfile => body = format!("{body}{}", " ".repeat(HUGE)),
+        _ => {}
+    }
+    let mut response = respond(StatusCode::OK, "application/json", &body);
+    match flaw {
+        Flaw::EchoesToken => echo_header(&mut response, Echo::Verbatim, &token),
+        Flaw::EchoesIntoHeader(echo) => echo_header(&mut response, echo, &token),
+        Flaw::ControlCharactersInContentType => {
+            response.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_bytes(b"application/json\xc2\x9b31m;x").unwrap(),
+            );
+        }
+        _ => {}
     }
     response
+}
+
+/// Stands for the token in a document, replaced by its encoding in the raw JSON text.
+const ECHO_MARK: &str = "ECHO-MARK";
+
+fn echo_header(response: &mut Response<Full<Bytes>>, echo: Echo, token: &str) {
+    if !token.is_empty() {
+        response
+            .headers_mut()
+            .insert("x-debug-lftoken", echo.encode(token).parse().unwrap());
+    }
 }
 
 /// Exactly one non-empty `lftoken` in the query, valid apart from what `flaw` lets through.
@@ -284,6 +406,10 @@ fn document(flaw: Flaw) -> Value {
         Flaw::BooleansAsStrings => {
             document["autofollow_conversations"] = json!("true");
             document["display_rules"] = json!({"bio": "false"});
+        }
+        Flaw::EchoesIntoProfile(_) => {
+            document["image_url"] = json!(ECHO_MARK);
+            document["tags"] = json!([ECHO_MARK]);
         }
         _ => {}
     }

@@ -44,6 +44,39 @@ pub fn livefyre_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     run
 }
 
+/// `livefyre check` against `endpoint` for the known user, in `format`, with `extra`
+/// arguments and exactly `env` for the Livefyre variables.
+pub fn check_endpoint(
+    endpoint: &endpoint::Endpoint,
+    format: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let template = endpoint.template();
+    let mut args = vec![
+        "check",
+        template.as_str(),
+        "--network",
+        NETWORK,
+        "--user",
+        USER,
+        "--format",
+        format,
+    ];
+    args.extend_from_slice(extra);
+    livefyre_env(&args, env)
+}
+
+/// The result of check `id` in a JSON report.
+pub fn result_of<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {report:#}"))
+}
+
 /// The command, not started.
 pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_livefyre"));

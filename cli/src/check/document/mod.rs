@@ -1,19 +1,17 @@
-//! The field rules of PROTOCOL.md §6, applied to the JSON document of a found user.
+//! The field rules of the profile document (`docs/protocol.md`, "The profile document"),
+//! applied to the JSON document of a found user.
 //!
 //! Shapes and types are judged on the raw JSON (the library's parser is lenient by design and
 //! would hide booleans sent as strings); the value rules themselves (URLs, tags, websites) are
-//! the library's, through [`Profile::validate`].
+//! the library's own functions ([`check_profile_url`], [`is_valid_tag`], [`MAX_WEBSITES`]).
 
 use serde_json::{Map, Value};
-use tower_livefyre::{Profile, ProfileError, UserId, WebUrlError};
+use tower_livefyre::{MAX_WEBSITES, WebUrlError, check_profile_url, is_valid_tag};
 
 use self::suggest::{
     DISPLAY_RULE_ALIASES, NAME_ALIASES, NOTIFICATION_ALIASES, TOP_ALIASES, suggest,
 };
-use super::catalog::{
-    CheckDef, DOCUMENT_BOOLEANS, DOCUMENT_DISPLAY_RULES, DOCUMENT_EMAIL_NOTIFICATIONS,
-    DOCUMENT_FIELDS, DOCUMENT_NAME, DOCUMENT_TAGS, DOCUMENT_URLS, DOCUMENT_WEBSITES,
-};
+use super::catalog::CheckId;
 use super::{Finding, Outcome};
 
 mod suggest;
@@ -38,6 +36,7 @@ pub(super) const FIELDS: &[&str] = &[
     "gravatar_disabled",
     "nickname",
 ];
+/// The documented keys of `name`.
 pub(super) const NAME_FIELDS: &[&str] = &["formatted", "first", "middle", "last"];
 const NOTIFICATION_FIELDS: &[&str] = &[
     "comments",
@@ -60,16 +59,19 @@ const BOOLEAN_FIELDS: &[&str] = &["autofollow_conversations", "moderator", "grav
 const FREQUENCIES: &[&str] = &["immediately", "often", "never"];
 
 /// The findings of every `pull/document/*` check on `doc`, in catalog order.
-pub fn check(doc: &Map<String, Value>) -> Vec<(&'static CheckDef, Vec<Finding>)> {
+pub fn check(doc: &Map<String, Value>) -> Vec<(CheckId, Vec<Finding>)> {
     vec![
-        (&DOCUMENT_NAME, name(doc)),
-        (&DOCUMENT_URLS, urls(doc)),
-        (&DOCUMENT_TAGS, tags(doc)),
-        (&DOCUMENT_WEBSITES, websites(doc)),
-        (&DOCUMENT_EMAIL_NOTIFICATIONS, email_notifications(doc)),
-        (&DOCUMENT_DISPLAY_RULES, display_rules(doc)),
-        (&DOCUMENT_BOOLEANS, booleans(doc)),
-        (&DOCUMENT_FIELDS, fields(doc)),
+        (CheckId::DocumentName, name(doc)),
+        (CheckId::DocumentUrls, urls(doc)),
+        (CheckId::DocumentTags, tags(doc)),
+        (CheckId::DocumentWebsites, websites(doc)),
+        (
+            CheckId::DocumentEmailNotifications,
+            email_notifications(doc),
+        ),
+        (CheckId::DocumentDisplayRules, display_rules(doc)),
+        (CheckId::DocumentBooleans, booleans(doc)),
+        (CheckId::DocumentFields, fields(doc)),
     ]
 }
 
@@ -149,11 +151,7 @@ fn tags(doc: &Map<String, Value>) -> Vec<Finding> {
     for (index, tag) in tags.iter().enumerate() {
         match tag.as_str() {
             Some(text) => {
-                if let Err(ProfileError::InvalidTag { .. }) =
-                    Profile::new(UserId::from_static("id"), "name")
-                        .with_tags([text])
-                        .validate()
-                {
+                if !is_valid_tag(text) {
                     findings.push(fail(format!(
                         "`tags[{index}]` {text:?} is not 1-63 characters of A-Z, a-z, 0-9 and `_`"
                     )));
@@ -179,14 +177,10 @@ fn websites(doc: &Map<String, Value>) -> Vec<Finding> {
         ))];
     };
     let mut findings = Vec::new();
-    let strings: Vec<&str> = websites.iter().filter_map(Value::as_str).collect();
-    if let Err(ProfileError::TooManyWebsites { count }) =
-        Profile::new(UserId::from_static("id"), "name")
-            .with_websites(strings)
-            .validate()
-    {
+    if websites.len() > MAX_WEBSITES {
         findings.push(fail(format!(
-            "`websites` has {count} entries; at most 2 are allowed"
+            "`websites` has {} entries; at most {MAX_WEBSITES} are allowed",
+            websites.len()
         )));
     }
     for (index, website) in websites.iter().enumerate() {
@@ -303,8 +297,8 @@ fn boolean(field: &str, value: &Value) -> Option<Finding> {
         Value::String(text) if text == "true" || text == "false" => Some(Finding::new(
             Outcome::Warn,
             format!(
-                "`{field}` is the string \"{text}\"; send the JSON boolean {text} (§6 types it \
-                 Boolean; only Livefyre's example wrote strings)"
+                "`{field}` is the string \"{text}\"; send the JSON boolean {text} (the field \
+                 table types it Boolean; only Livefyre's example wrote strings)"
             ),
         )),
         Value::String(text) if text.is_empty() => Some(Finding::new(
@@ -347,15 +341,9 @@ fn unknown(field: &str, meant: Option<String>) -> Finding {
     Finding::new(Outcome::Info, message)
 }
 
-/// What breaks the library's web-URL rule (through the profile that applies it), if anything.
+/// What breaks the library's web-URL rule, if anything.
 fn url_problem(url: &str) -> Option<WebUrlError> {
-    match Profile::new(UserId::from_static("id"), "name")
-        .with_image_url(url)
-        .validate()
-    {
-        Err(ProfileError::InvalidUrl { reason, .. }) => Some(reason),
-        _ => None,
-    }
+    check_profile_url(url).err()
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -388,8 +376,84 @@ mod tests {
         check(doc.as_object().unwrap())
             .into_iter()
             .filter(|(_, findings)| !findings.is_empty())
-            .map(|(def, findings)| (def.id, findings.iter().map(|f| f.outcome).collect()))
+            .map(|(def, findings)| (def.id(), findings.iter().map(|f| f.outcome).collect()))
             .collect()
+    }
+
+    /// The keys of `value`, sorted.
+    fn keys(value: &Value) -> Vec<String> {
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    fn sorted(fields: &[&str]) -> Vec<String> {
+        let mut fields: Vec<String> = fields.iter().map(|field| (*field).to_owned()).collect();
+        fields.sort();
+        fields
+    }
+
+    /// The field lists restate what the library's `Profile` serializes: a profile with every
+    /// field set must have exactly these keys, at every level.
+    #[test]
+    fn the_field_lists_agree_with_the_librarys_profile() {
+        use tower_livefyre::{DisplayRules, EmailNotifications, Frequency, Name, Profile};
+
+        let profile = Profile::new("ann".parse().unwrap(), "Ann")
+            .with_name(
+                Name::new()
+                    .with_formatted("Ann Lee")
+                    .with_first("Ann")
+                    .with_middle("M")
+                    .with_last("Lee"),
+            )
+            .with_email("ann@example.com")
+            .with_image_url("https://example.com/a.png")
+            .with_profile_url("https://example.com/ann")
+            .with_settings_url("https://example.com/settings")
+            .with_tags(["staff"])
+            .with_autofollow_conversations(true)
+            .with_email_notifications(
+                EmailNotifications::new()
+                    .with_comments(Frequency::Never)
+                    .with_replies(Frequency::Often)
+                    .with_likes(Frequency::Never)
+                    .with_moderator_comments(Frequency::Never)
+                    .with_moderator_flags(Frequency::Immediately),
+            )
+            .with_location("Here")
+            .with_bio("Bio")
+            .with_nickname("annie")
+            .with_websites(["https://ann.example"])
+            .with_display_rules(
+                DisplayRules::new()
+                    .with_bio(true)
+                    .with_location(true)
+                    .with_gender(true)
+                    .with_name(true)
+                    .with_image(true)
+                    .with_remote_profile_url(true),
+            )
+            .with_moderator(false)
+            .with_gravatar_disabled(false);
+        let document = serde_json::to_value(&profile).unwrap();
+        assert_eq!(keys(&document), sorted(FIELDS));
+        assert_eq!(keys(&document["name"]), sorted(NAME_FIELDS));
+        assert_eq!(
+            keys(&document["email_notifications"]),
+            sorted(NOTIFICATION_FIELDS)
+        );
+        assert_eq!(
+            keys(&document["display_rules"]),
+            sorted(DISPLAY_RULE_FIELDS)
+        );
+        for field in URL_FIELDS.iter().chain(STRING_FIELDS) {
+            assert!(document[*field].is_string(), "{field}");
+        }
+        for field in BOOLEAN_FIELDS {
+            assert!(document[*field].is_boolean(), "{field}");
+        }
+        assert_eq!(outcomes(document), vec![]);
     }
 
     #[test]

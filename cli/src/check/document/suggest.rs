@@ -42,6 +42,7 @@ pub(super) const TOP_ALIASES: &[(&str, &str)] = &[
     ("is_moderator", "moderator"),
     ("autofollow", "autofollow_conversations"),
 ];
+/// Names real endpoints used for the keys of `name`.
 pub(super) const NAME_ALIASES: &[(&str, &str)] = &[
     ("first_name", "first"),
     ("firstname", "first"),
@@ -57,12 +58,14 @@ pub(super) const NAME_ALIASES: &[(&str, &str)] = &[
     ("full_name", "formatted"),
     ("display", "formatted"),
 ];
+/// Names used for the keys of `email_notifications`.
 pub(super) const NOTIFICATION_ALIASES: &[(&str, &str)] = &[
     ("reply", "replies"),
     ("like", "likes"),
     ("comment", "comments"),
     ("flags", "moderator_flags"),
 ];
+/// Names used for the keys of `display_rules`.
 pub(super) const DISPLAY_RULE_ALIASES: &[(&str, &str)] = &[
     ("nameimage", "name` and `image"),
     ("profile_url", "remote_profile_url"),
