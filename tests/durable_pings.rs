@@ -7,7 +7,6 @@ mod common;
 #[path = "outbox/pg.rs"]
 mod pg;
 
-use std::collections::HashMap;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -22,7 +22,9 @@ pub async fn run(outbox: &Outbox<Any>, args: &[String]) -> Result<(), Box<dyn Er
 async fn status(outbox: &Outbox<Any>) -> Result<(), Box<dyn Error>> {
     let stats = outbox.stats().await?;
     let parked = outbox.parked(PARKED_LISTED).await?;
-    let millis = |age: Option<std::time::Duration>| age.map(|age| age.as_millis() as u64);
+    let millis = |age: Option<std::time::Duration>| {
+        age.map(|age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX))
+    };
     let parked: Vec<_> = parked
         .iter()
         .map(|row| {

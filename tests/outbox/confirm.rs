@@ -254,7 +254,7 @@ pub(super) async fn no_pull_at_the_emulator_is_repinged_and_delivered<DB: Backen
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let template = PullUrlTemplate::parse(&format!("http://{addr}/pull?id={{id}}")).unwrap();
+    let template = PullUrlTemplate::parse(format!("http://{addr}/pull?id={{id}}")).unwrap();
     emulator.set_pull_url_template(template);
 
     let relay = start(
