@@ -9,6 +9,11 @@
 //!   benchmark, as in an app; an iteration runs from the commit of 10,000 enqueues until
 //!   every ping is answered and every row deleted.
 //!
+//! - `pull/*`: in-process pulls (`pull_endpoint`, a valid token, no sockets) whose source
+//!   reads a `users` table, without pull confirmation, with it for users that have no
+//!   outbox row (the steady state: one indexed read more), and with it for users whose row
+//!   each pull confirms (that read, and a delete on a task beside the answer).
+//!
 //! Run with `cargo bench --bench outbox`.
 
 #[path = "../tests/outbox/pg.rs"]
@@ -22,8 +27,11 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use tokio::runtime::Runtime;
+use http::Request;
+use sqlx::{PgPool, Postgres, SqlitePool};
+use tower::ServiceExt as _;
 use tower_livefyre::outbox::{Backend, Outbox};
-use tower_livefyre::{Network, PingClient, UserId};
+use tower_livefyre::{BoxError, Network, PingClient, Profile, ProfileSource, UserId, pull_endpoint};
 
 const DRAIN: usize = 10_000;
 const CONCURRENCY: usize = 16;
@@ -187,7 +195,7 @@ impl<DB: Backend> Running<DB> {
         self.relay_side.wake();
         sink.wait_answered(before + DRAIN).await;
         // The last outcomes are written a moment after the last answer.
-        while self.app.stats().await.unwrap().pending > 0 {
+        while self.app.stats().await.unwrap().undelivered() > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         started.elapsed()
@@ -263,5 +271,136 @@ fn drain(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, enqueue, drain);
+/// A `users` table as the pull source: one indexed read per pull.
+macro_rules! sql_users {
+    ($name:ident, $pool:ty) => {
+        #[derive(Clone)]
+        struct $name($pool);
+
+        impl ProfileSource for $name {
+            type Error = BoxError;
+
+            async fn profile(&self, id: &UserId) -> Result<Option<Profile>, BoxError> {
+                let name: Option<String> =
+                    sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_optional(&self.0)
+                        .await?;
+                Ok(name.map(|name| Profile::new(id.clone(), name)))
+            }
+        }
+    };
+}
+sql_users!(SqliteUsers, SqlitePool);
+sql_users!(PgUsers, PgPool);
+
+const USERS: usize = 2_000;
+
+/// `USERS` users in the table, and their outbox rows claimed for a ping (as the relay leaves
+/// them), so that a confirming pull of each deletes one.
+async fn users_awaiting_pulls<DB: Backend>(outbox: &Outbox<DB>, create: &str)
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let mut tx = outbox.pool().begin().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(create.to_owned()))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for i in 0..USERS {
+        let id = format!("user{i}");
+        sqlx::query("INSERT INTO users (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind(id.clone())
+            .bind(format!("User {i}"))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        outbox.enqueue(&mut tx, &UserId::new(id).unwrap()).await.unwrap();
+    }
+    sqlx::query("UPDATE livefyre_outbox SET ping_generation = generation")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn pull(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = temp_dir();
+    let sqlite = rt.block_on(sqlite_outbox(&dir));
+    let postgres = rt.block_on(async {
+        let outbox = Outbox::new(pg::pool().await?);
+        outbox.migrate().await.unwrap();
+        Some(outbox)
+    });
+    let create = "CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, display_name TEXT NOT NULL)";
+    let token = network().build_livefyre_token().unwrap();
+    let request = |i: usize| {
+        Request::get(format!("/pull?id=user{}&lftoken={token}", i % USERS))
+            .body(())
+            .unwrap()
+    };
+    let mut group = c.benchmark_group("pull");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(1));
+
+    /// Times `iters` pulls through `endpoint`, each for the next user.
+    macro_rules! bench_pulls {
+        ($name:expr, $endpoint:expr, $setup:expr) => {{
+            let endpoint = $endpoint;
+            group.bench_function($name, |b| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let mut total = Duration::ZERO;
+                        let mut left = iters as usize;
+                        while left > 0 {
+                            $setup.await;
+                            let batch = left.min(USERS);
+                            let started = Instant::now();
+                            for i in 0..batch {
+                                let answer = endpoint.clone().oneshot(request(i)).await.unwrap();
+                                assert_eq!(answer.status(), 200);
+                            }
+                            total += started.elapsed();
+                            left -= batch;
+                        }
+                        total
+                    })
+                });
+            });
+        }};
+    }
+    rt.block_on(users_awaiting_pulls(&sqlite, create));
+    let plain = pull_endpoint(network(), SqliteUsers(sqlite.pool().clone()));
+    bench_pulls!("sqlite/plain", plain, async {});
+    let confirming = pull_endpoint(network(), sqlite.confirm_pulls(SqliteUsers(sqlite.pool().clone())));
+    // Every row confirmed by the first pass: later pulls find none.
+    bench_pulls!("sqlite/confirming_no_row", confirming.clone(), async {});
+    bench_pulls!(
+        "sqlite/confirming_each",
+        confirming,
+        users_awaiting_pulls(&sqlite, create)
+    );
+    if let Some(postgres) = postgres {
+        rt.block_on(users_awaiting_pulls::<Postgres>(&postgres, create));
+        let plain = pull_endpoint(network(), PgUsers(postgres.pool().clone()));
+        bench_pulls!("postgres/plain", plain, async {});
+        let confirming =
+            pull_endpoint(network(), postgres.confirm_pulls(PgUsers(postgres.pool().clone())));
+        bench_pulls!("postgres/confirming_no_row", confirming.clone(), async {});
+        bench_pulls!(
+            "postgres/confirming_each",
+            confirming,
+            users_awaiting_pulls(&postgres, create)
+        );
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, enqueue, drain, pull);
 criterion_main!(benches);
