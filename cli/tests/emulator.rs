@@ -135,3 +135,73 @@ fn refused_pings_and_registrations_fail() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--api-url"), "{}", run.stderr);
 }
+
+#[test]
+fn a_non_loopback_address_needs_the_flag_that_names_the_risk() {
+    let real_key = [("LIVEFYRE_NETWORK", NETWORK), ("LIVEFYRE_NETWORK_KEY", KEY)];
+    for listen in [
+        vec!["emulator", "--listen", "0.0.0.0:0"],
+        vec!["emulator", "--listen", "[::]:0"],
+    ] {
+        let run = livefyre_env(&listen, &real_key);
+        assert_eq!(run.code, 2, "{listen:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("--allow-remote-unauthenticated")
+                && run.stderr.contains("no authentication"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("listening on"), "{}", run.stdout);
+    }
+    // LISTEN_ADDR is held to the same rule.
+    let run = livefyre_env(
+        &["emulator"],
+        &[
+            ("LIVEFYRE_NETWORK", NETWORK),
+            ("LIVEFYRE_NETWORK_KEY", KEY),
+            ("LISTEN_ADDR", "0.0.0.0:0"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+
+    // With the flag and a real key it starts, with a warning.
+    let mut command = command(
+        &[
+            "emulator",
+            "--listen",
+            "0.0.0.0:0",
+            "--allow-remote-unauthenticated",
+        ],
+        &real_key,
+    );
+    command.stdin(std::process::Stdio::null());
+    let remote = Listening::start(command);
+    let port = remote.addr.rsplit_once(':').unwrap().1;
+    let (status, _) = get(&format!("127.0.0.1:{port}"), "/_emulator/pulls");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn the_demo_key_never_listens_off_loopback() {
+    for env in [
+        // No network, no key: the demo network with the public demo key.
+        vec![],
+        vec![
+            ("LIVEFYRE_NETWORK", "demo.fyre.co"),
+            ("LIVEFYRE_NETWORK_KEY", "tower-livefyre-demo-network-key"),
+        ],
+    ] {
+        let run = livefyre_env(
+            &[
+                "emulator",
+                "--listen",
+                "0.0.0.0:0",
+                "--allow-remote-unauthenticated",
+            ],
+            &env,
+        );
+        assert_eq!(run.code, 2, "{env:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("public demo key"), "{}", run.stderr);
+        assert!(!run.stdout.contains("listening on"), "{}", run.stdout);
+    }
+}

@@ -4,5 +4,6 @@
 
 mod api;
 mod faults;
+mod listener;
 mod pulls;
 mod support;
