@@ -26,6 +26,8 @@
 //! | `LIVEFYRE_API_URL` | the network's Livefyre host; `http://127.0.0.1:3001` (the emulator example) with the demo key | where pings and the registration go |
 //! | `LIVEFYRE_PULL_URL` | with the demo key, `http://ADDR/livefyre/pull?id={id}` | registered at start (in the background, retried); with your own key only when set |
 //! | `RELAY_LEASE_SECS`, `RELAY_CONCURRENCY` | 60, 16 | how long a claimed ping belongs to this process; pings in flight |
+//! | `HEADER_READ_TIMEOUT_SECS` | 10 | how long a client may take to send a request's headers (or an idle keep-alive connection to start the next) before it is disconnected |
+//! | `MAX_CONNECTIONS` | 1024 | connections served at once; more wait to be accepted (keep it under `ulimit -n`) |
 //! | `RUST_LOG` | `info,sqlx=warn` | log filter (logs go to stderr) |
 //!
 //! With no seed and an empty table, three demo users are created (`ann.lee`, `bob`,
@@ -38,6 +40,7 @@
 mod support;
 
 mod edit;
+mod listener;
 mod livefyre;
 mod users;
 
@@ -201,6 +204,7 @@ async fn import(args: &[String]) -> Result<(), Box<dyn Error>> {
 async fn serve() -> Result<(), Box<dyn Error>> {
     let (network, demo) = support::network_from_env()?;
     let listen = support::var("LISTEN_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let limits = listener::Limits::from_env()?;
     let seed = support::var("PROFILES_SEED")?
         .map(|path| read_profiles("PROFILES_SEED=", &path))
         .transpose()?;
@@ -264,12 +268,11 @@ async fn serve() -> Result<(), Box<dyn Error>> {
     }
     std::io::stdout().flush()?;
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            support::shutdown_signal().await;
-            tracing::info!("shutting down");
-        })
-        .await?;
+    listener::serve(listener, app, limits, async {
+        support::shutdown_signal().await;
+        tracing::info!("shutting down");
+    })
+    .await;
     let _ = stop.send(true);
     relay.await??;
     pool.close().await;
