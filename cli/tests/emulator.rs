@@ -3,7 +3,8 @@
 
 mod common;
 
-use std::time::Duration;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use common::endpoint::Endpoint;
 use common::process::{Listening, get, wait_for};
@@ -136,6 +137,36 @@ fn refused_pings_and_registrations_fail() {
     assert!(run.stderr.contains("--api-url"), "{}", run.stderr);
 }
 
+/// `livefyre emulator ARGS` that must refuse to start: its run, or a failed test (and the
+/// process killed) if it is still running after 30 s, that is, if it started serving.
+fn refused(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut child = command(args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`livefyre {}` did not refuse: it is serving",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    };
+    assert!(!run.stderr.contains(KEY) && !run.stdout.contains(KEY));
+    run
+}
+
 #[test]
 fn a_non_loopback_address_needs_the_flag_that_names_the_risk() {
     let real_key = [("LIVEFYRE_NETWORK", NETWORK), ("LIVEFYRE_NETWORK_KEY", KEY)];
@@ -143,7 +174,7 @@ fn a_non_loopback_address_needs_the_flag_that_names_the_risk() {
         vec!["emulator", "--listen", "0.0.0.0:0"],
         vec!["emulator", "--listen", "[::]:0"],
     ] {
-        let run = livefyre_env(&listen, &real_key);
+        let run = refused(&listen, &real_key);
         assert_eq!(run.code, 2, "{listen:?}: {}{}", run.stdout, run.stderr);
         assert!(
             run.stderr.contains("--allow-remote-unauthenticated")
@@ -154,7 +185,7 @@ fn a_non_loopback_address_needs_the_flag_that_names_the_risk() {
         assert!(!run.stdout.contains("listening on"), "{}", run.stdout);
     }
     // LISTEN_ADDR is held to the same rule.
-    let run = livefyre_env(
+    let run = refused(
         &["emulator"],
         &[
             ("LIVEFYRE_NETWORK", NETWORK),
@@ -191,7 +222,7 @@ fn the_demo_key_never_listens_off_loopback() {
             ("LIVEFYRE_NETWORK_KEY", "tower-livefyre-demo-network-key"),
         ],
     ] {
-        let run = livefyre_env(
+        let run = refused(
             &[
                 "emulator",
                 "--listen",
