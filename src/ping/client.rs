@@ -73,7 +73,8 @@ pub const DEFAULT_PING_TOKEN_TTL: Duration = Duration::from_secs(5 * 60);
 /// `5xx`, connection failures, other transport failures and per-attempt timeouts are retried
 /// after an exponential backoff with full jitter; a `Retry-After` header (delta-seconds or
 /// an HTTP-date) replaces the backoff, capped at [`RetryPolicy::max_backoff`]. Retrying is
-/// safe because a ping only asks Livefyre to pull again. `403` (wrong network key or name)
+/// safe because a ping only asks Livefyre to pull again. Each attempt is signed as it is
+/// sent, so a retry after a long wait carries a token as fresh as the first attempt's. `403` (wrong network key or name)
 /// and every other `4xx` are returned at once ([`PingError::is_permanent`]). After the last
 /// attempt the last error is returned; [`PingError::attempts`] tells how many requests were
 /// made and [`PingError::retry_after`] what the last answer's `Retry-After` asked for.
