@@ -14,7 +14,12 @@
 //!   outbox row (the steady state: one indexed read more), and with it for users whose row
 //!   each pull confirms (that read, and a delete on a task beside the answer).
 //!
-//! Run with `cargo bench --bench outbox`.
+//! - `latency`: the time from an edit's commit until the remote profile holds it, at a steady
+//!   edit rate against the emulator (which pulls at once) through a relay with pull
+//!   confirmation and an HTTP pull endpoint on SQLite: p50 and p99, printed (not a criterion
+//!   measurement: a distribution, not a mean).
+//!
+//! Run with `cargo bench --bench outbox` (`-- latency` for the last alone).
 
 #[path = "../tests/outbox/pg.rs"]
 mod pg;
@@ -24,14 +29,16 @@ mod sink;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use http::Request;
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use tokio::runtime::Runtime;
-use http::Request;
 use sqlx::{PgPool, Postgres, SqlitePool};
+use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 use tower_livefyre::outbox::{Backend, Outbox};
-use tower_livefyre::{BoxError, Network, PingClient, Profile, ProfileSource, UserId, pull_endpoint};
+use tower_livefyre::{
+    BoxError, Network, PingClient, Profile, ProfileSource, UserId, pull_endpoint,
+};
 
 const DRAIN: usize = 10_000;
 const CONCURRENCY: usize = 16;
@@ -311,13 +318,18 @@ where
         .unwrap();
     for i in 0..USERS {
         let id = format!("user{i}");
-        sqlx::query("INSERT INTO users (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-            .bind(id.clone())
-            .bind(format!("User {i}"))
-            .execute(&mut *tx)
+        sqlx::query(
+            "INSERT INTO users (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.clone())
+        .bind(format!("User {i}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        outbox
+            .enqueue(&mut tx, &UserId::new(id).unwrap())
             .await
             .unwrap();
-        outbox.enqueue(&mut tx, &UserId::new(id).unwrap()).await.unwrap();
     }
     sqlx::query("UPDATE livefyre_outbox SET ping_generation = generation")
         .execute(&mut *tx)
@@ -335,7 +347,8 @@ fn pull(c: &mut Criterion) {
         outbox.migrate().await.unwrap();
         Some(outbox)
     });
-    let create = "CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, display_name TEXT NOT NULL)";
+    let create =
+        "CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, display_name TEXT NOT NULL)";
     let token = network().build_livefyre_token().unwrap();
     let request = |i: usize| {
         Request::get(format!("/pull?id=user{}&lftoken={token}", i % USERS))
@@ -377,7 +390,10 @@ fn pull(c: &mut Criterion) {
     rt.block_on(users_awaiting_pulls(&sqlite, create));
     let plain = pull_endpoint(network(), SqliteUsers(sqlite.pool().clone()));
     bench_pulls!("sqlite/plain", plain, async {});
-    let confirming = pull_endpoint(network(), sqlite.confirm_pulls(SqliteUsers(sqlite.pool().clone())));
+    let confirming = pull_endpoint(
+        network(),
+        sqlite.confirm_pulls(SqliteUsers(sqlite.pool().clone())),
+    );
     // Every row confirmed by the first pass: later pulls find none.
     bench_pulls!("sqlite/confirming_no_row", confirming.clone(), async {});
     bench_pulls!(
@@ -389,8 +405,10 @@ fn pull(c: &mut Criterion) {
         rt.block_on(users_awaiting_pulls::<Postgres>(&postgres, create));
         let plain = pull_endpoint(network(), PgUsers(postgres.pool().clone()));
         bench_pulls!("postgres/plain", plain, async {});
-        let confirming =
-            pull_endpoint(network(), postgres.confirm_pulls(PgUsers(postgres.pool().clone())));
+        let confirming = pull_endpoint(
+            network(),
+            postgres.confirm_pulls(PgUsers(postgres.pool().clone())),
+        );
         bench_pulls!("postgres/confirming_no_row", confirming.clone(), async {});
         bench_pulls!(
             "postgres/confirming_each",
@@ -402,5 +420,100 @@ fn pull(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, enqueue, drain, pull);
+/// Edits per second in `latency`, and for how long.
+const EDIT_RATE: u64 = 50;
+const EDIT_SECS: u64 = 20;
+
+fn latency(_: &mut Criterion) {
+    // Criterion's filter is a positional argument; honour it for this measurement too.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench = args.iter().any(|a| a == "--bench");
+    let filter = args.iter().find(|a| !a.starts_with('-'));
+    if filter.is_some_and(|f| !"latency".contains(f.as_str())) {
+        return;
+    }
+    // `cargo test --benches` runs each body once: a short run.
+    let (rate, secs) = if bench {
+        (EDIT_RATE, EDIT_SECS)
+    } else {
+        (20, 1)
+    };
+    let rt = runtime();
+    let dir = temp_dir();
+    rt.block_on(async {
+        let outbox = sqlite_outbox(&dir).await;
+        let users = 1_000usize;
+        let create = "CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, display_name TEXT NOT NULL)";
+        users_awaiting_pulls(&outbox, create).await;
+        sqlx::query("DELETE FROM livefyre_outbox").execute(outbox.pool()).await.unwrap();
+
+        let emulator = tower_livefyre::emulator::Emulator::start(network()).await.unwrap();
+        let endpoint = pull_endpoint(network(), outbox.confirm_pulls(SqliteUsers(outbox.pool().clone())));
+        let app = axum::Router::new().route_service("/pull", endpoint);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let template = tower_livefyre::PullUrlTemplate::parse(format!("http://{addr}/pull?id={{id}}")).unwrap();
+        emulator.set_pull_url_template(template);
+        let client = PingClient::new(network()).unwrap().base_url(&emulator.url()).unwrap();
+        let relay = outbox.relay(client).concurrency(CONCURRENCY).confirm_pulls(true);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let relay = tokio::spawn(relay.run(async {
+            let _ = stopped.await;
+        }));
+
+        // One edit every 1/rate s, each to the next user; watch for the remote profile.
+        let edits = (rate * secs) as usize;
+        let mut committed: Vec<(UserId, String, Instant)> = Vec::with_capacity(edits);
+        let mut latencies = Vec::with_capacity(edits);
+        let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+        let mut waiting = std::collections::VecDeque::new();
+        let mut n = 0;
+        while latencies.len() < edits {
+            tokio::select! {
+                _ = ticker.tick(), if n < edits => {
+                    let id = UserId::new(format!("user{}", n % users)).unwrap();
+                    let name = format!("Edit {n}");
+                    let mut tx = outbox.pool().begin().await.unwrap();
+                    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+                        .bind(&name)
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    outbox.enqueue(&mut tx, &id).await.unwrap();
+                    tx.commit().await.unwrap();
+                    committed.push((id, name, Instant::now()));
+                    waiting.push_back(n);
+                    n += 1;
+                }
+                () = tokio::time::sleep(Duration::from_millis(2)) => {
+                    waiting.retain(|&i| {
+                        let (id, name, at) = &committed[i];
+                        let stored = emulator.remote_profile(id).is_some_and(|p| &p.display_name == name);
+                        if stored {
+                            latencies.push(at.elapsed());
+                        }
+                        !stored
+                    });
+                }
+            }
+        }
+        let _ = stop.send(());
+        relay.await.unwrap().unwrap();
+        server.abort();
+        latencies.sort();
+        let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+        println!(
+            "latency/commit_to_remote_profile: {} edits at {rate}/s, confirmation on (SQLite, emulator): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            latencies.len(),
+            at(0.5).as_secs_f64() * 1e3,
+            at(0.99).as_secs_f64() * 1e3,
+            latencies.last().unwrap().as_secs_f64() * 1e3,
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, enqueue, drain, pull, latency);
 criterion_main!(benches);

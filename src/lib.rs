@@ -93,7 +93,8 @@ pub use network::{Network, NetworkError};
 #[cfg(feature = "ping")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ping")))]
 pub use ping::{
-    DEFAULT_REQUEST_TIMEOUT, DefaultClient, PingClient, PingConfigError, PingError, RetryPolicy,
+    DEFAULT_PING_TOKEN_TTL, DEFAULT_REQUEST_TIMEOUT, DefaultClient, PingClient, PingConfigError,
+    PingError, RetryPolicy,
 };
 pub use profile::{
     DisplayRules, EmailNotifications, Frequency, MAX_TAG_LEN, MAX_WEBSITES, Name, Profile,

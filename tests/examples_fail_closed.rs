@@ -190,3 +190,14 @@ fn the_public_demo_key_never_serves_another_network() {
         assert_refused(name, &env, &run, "public demo key");
     }
 }
+
+#[test]
+#[cfg(feature = "emulator")]
+fn the_emulator_example_never_serves_the_demo_key_off_loopback() {
+    for listen in ["0.0.0.0:0", "[::]:0"] {
+        let env = [("LISTEN_ADDR", listen)];
+        let run = run("emulator", &[], &env);
+        assert_refused("emulator", &env, &run, "public demo key");
+        assert!(run.stderr.contains("loopback"), "{}", run.stderr);
+    }
+}

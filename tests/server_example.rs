@@ -519,6 +519,95 @@ fn demo_mode_warns_and_prints_a_curl_line_that_works() {
     assert!(server.stderr().contains("WARNING"), "{}", server.stderr());
 }
 
+/// Waits for the server to close `stream`, failing past `within`; returns what it sent.
+fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut all = Vec::new();
+    match stream.read_to_end(&mut all) {
+        Ok(_) => all,
+        Err(error) => panic!("still open after {within:?} ({error}); got {all:?}"),
+    }
+}
+
+#[test]
+fn half_a_request_line_is_disconnected_after_the_header_read_timeout() {
+    let dir = TempDir::new("slowloris");
+    let server = spawn(&dir, &[("HEADER_READ_TIMEOUT_SECS", "1")]);
+    let addr = server.wait_until_listening();
+    let started = Instant::now();
+    let mut stalled: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&addr).unwrap();
+            stream.write_all(b"GET /livefyre/pull?id=ann").unwrap();
+            stream
+        })
+        .collect();
+    // One that sends nothing at all, too.
+    stalled.push(TcpStream::connect(&addr).unwrap());
+    for stream in &mut stalled {
+        read_until_closed(stream, Duration::from_secs(20));
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "closed before the timeout"
+    );
+    // The server still serves.
+    assert_eq!(http(&addr, "GET", "/livefyre/pull?id=ann.lee").status, 403);
+}
+
+#[test]
+fn connections_past_the_cap_wait_until_one_closes() {
+    let dir = TempDir::new("cap");
+    let env = [
+        ("MAX_CONNECTIONS", "2"),
+        ("HEADER_READ_TIMEOUT_SECS", "120"),
+    ];
+    let server = spawn(&dir, &env);
+    let addr = server.wait_until_listening();
+    let first = TcpStream::connect(&addr).unwrap();
+    let _second = TcpStream::connect(&addr).unwrap();
+
+    // The kernel completes the third connection, but the server does not serve it...
+    let mut third = TcpStream::connect(&addr).unwrap();
+    let request = format!(
+        "GET /livefyre/pull?id=ann.lee HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    third.write_all(request.as_bytes()).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let early = third.read(&mut byte);
+    assert!(
+        matches!(&early, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "served past the cap: {early:?}"
+    );
+
+    // ...until one of the first two closes.
+    drop(first);
+    let answer = read_until_closed(&mut third, Duration::from_secs(30));
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 403 "), "{answer}");
+}
+
+#[test]
+fn listener_limits_must_be_whole_numbers() {
+    let dir = TempDir::new("limits");
+    for (name, value) in [
+        ("HEADER_READ_TIMEOUT_SECS", "0"),
+        ("HEADER_READ_TIMEOUT_SECS", "1.5"),
+        ("MAX_CONNECTIONS", "0"),
+        ("MAX_CONNECTIONS", "many"),
+    ] {
+        let mut server = spawn(&dir, &[(name, value)]);
+        let status = server.wait_for_exit(STARTUP_TIMEOUT);
+        let stderr = server.stderr();
+        assert_eq!(status.code(), Some(1), "{name}={value}: {stderr}");
+        assert!(stderr.contains(&format!("error: {name}=")), "{stderr}");
+        assert!(!server.stdout().contains("listening on"), "{name}={value}");
+    }
+}
+
 #[test]
 fn bad_configuration_is_a_clear_error_and_exit_code_1() {
     let dir = TempDir::new("bad");

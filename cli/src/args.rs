@@ -126,9 +126,15 @@ pub struct EmulatorArgs {
     /// The network [default: demo.fyre.co] and its key.
     #[command(flatten)]
     pub network: NetworkArgs,
-    /// Address to listen on [env: LISTEN_ADDR; default 127.0.0.1:3001].
+    /// Address to listen on [env: LISTEN_ADDR; default 127.0.0.1:3001]. Loopback only,
+    /// unless --allow-remote-unauthenticated.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Listen on a non-loopback address although the emulator's API has no authentication:
+    /// anyone who reaches it can make it fetch URLs, read stored profiles and drive faults.
+    /// Never with the public demo key.
+    #[arg(long)]
+    pub allow_remote_unauthenticated: bool,
 }
 
 /// `livefyre token`.

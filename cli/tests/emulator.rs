@@ -3,7 +3,8 @@
 
 mod common;
 
-use std::time::Duration;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use common::endpoint::Endpoint;
 use common::process::{Listening, get, wait_for};
@@ -134,4 +135,104 @@ fn refused_pings_and_registrations_fail() {
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--api-url"), "{}", run.stderr);
+}
+
+/// `livefyre emulator ARGS` that must refuse to start: its run, or a failed test (and the
+/// process killed) if it is still running after 30 s, that is, if it started serving.
+fn refused(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut child = command(args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`livefyre {}` did not refuse: it is serving",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    };
+    assert!(!run.stderr.contains(KEY) && !run.stdout.contains(KEY));
+    run
+}
+
+#[test]
+fn a_non_loopback_address_needs_the_flag_that_names_the_risk() {
+    let real_key = [("LIVEFYRE_NETWORK", NETWORK), ("LIVEFYRE_NETWORK_KEY", KEY)];
+    for listen in [
+        vec!["emulator", "--listen", "0.0.0.0:0"],
+        vec!["emulator", "--listen", "[::]:0"],
+    ] {
+        let run = refused(&listen, &real_key);
+        assert_eq!(run.code, 2, "{listen:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("--allow-remote-unauthenticated")
+                && run.stderr.contains("no authentication"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("listening on"), "{}", run.stdout);
+    }
+    // LISTEN_ADDR is held to the same rule.
+    let run = refused(
+        &["emulator"],
+        &[
+            ("LIVEFYRE_NETWORK", NETWORK),
+            ("LIVEFYRE_NETWORK_KEY", KEY),
+            ("LISTEN_ADDR", "0.0.0.0:0"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+
+    // With the flag and a real key it starts, with a warning.
+    let mut command = command(
+        &[
+            "emulator",
+            "--listen",
+            "0.0.0.0:0",
+            "--allow-remote-unauthenticated",
+        ],
+        &real_key,
+    );
+    command.stdin(std::process::Stdio::null());
+    let remote = Listening::start(command);
+    let port = remote.addr.rsplit_once(':').unwrap().1;
+    let (status, _) = get(&format!("127.0.0.1:{port}"), "/_emulator/pulls");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn the_demo_key_never_listens_off_loopback() {
+    for env in [
+        // No network, no key: the demo network with the public demo key.
+        vec![],
+        vec![
+            ("LIVEFYRE_NETWORK", "demo.fyre.co"),
+            ("LIVEFYRE_NETWORK_KEY", "tower-livefyre-demo-network-key"),
+        ],
+    ] {
+        let run = refused(
+            &[
+                "emulator",
+                "--listen",
+                "0.0.0.0:0",
+                "--allow-remote-unauthenticated",
+            ],
+            &env,
+        );
+        assert_eq!(run.code, 2, "{env:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("public demo key"), "{}", run.stderr);
+        assert!(!run.stdout.contains("listening on"), "{}", run.stdout);
+    }
 }

@@ -31,6 +31,8 @@
 //! | `LIVEFYRE_PULL_URL` | with the demo key, `http://ADDR/livefyre/pull?id={id}` | registered at start (in the background, retried); with your own key only when set |
 //! | `RELAY_LEASE_SECS`, `RELAY_CONCURRENCY` | 60, 16 | how long a claimed ping belongs to this process; pings in flight |
 //! | `RELAY_PULL_DEADLINE_SECS` | 900; 30 with the demo key | how long a change Livefyre accepted may wait for its pull before it is pinged again (after 3 such pings it parks as never pulled) |
+//! | `HEADER_READ_TIMEOUT_SECS` | 10 | how long a client may take to send a request's headers (or an idle keep-alive connection to start the next) before it is disconnected |
+//! | `MAX_CONNECTIONS` | 1024 | connections served at once; more wait to be accepted (keep it under `ulimit -n`) |
 //! | `RUST_LOG` | `info,sqlx=warn` | log filter (logs go to stderr) |
 //!
 //! With no seed and an empty table, three demo users are created (`ann.lee`, `bob`,
@@ -43,6 +45,7 @@
 mod support;
 
 mod edit;
+mod listener;
 mod livefyre;
 mod outbox_command;
 mod users;
@@ -207,6 +210,7 @@ async fn import(args: &[String]) -> Result<(), Box<dyn Error>> {
 async fn serve() -> Result<(), Box<dyn Error>> {
     let (network, demo) = support::network_from_env()?;
     let listen = support::var("LISTEN_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let limits = listener::Limits::from_env()?;
     let seed = support::var("PROFILES_SEED")?
         .map(|path| read_profiles("PROFILES_SEED=", &path))
         .transpose()?;
@@ -273,12 +277,11 @@ async fn serve() -> Result<(), Box<dyn Error>> {
     }
     std::io::stdout().flush()?;
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            support::shutdown_signal().await;
-            tracing::info!("shutting down");
-        })
-        .await?;
+    listener::serve(listener, app, limits, async {
+        support::shutdown_signal().await;
+        tracing::info!("shutting down");
+    })
+    .await;
     let _ = stop.send(true);
     relay.await??;
     pool.close().await;

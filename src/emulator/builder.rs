@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::params::BodyLimits;
 use super::pull::Puller;
 use super::server::{self, App};
 use super::store::State;
@@ -22,11 +23,37 @@ pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// Default number of records each log (pulls, pings) keeps before dropping the oldest.
 pub const DEFAULT_LOG_CAPACITY: usize = 100_000;
+/// Default time a client may take to send a request's headers (and an idle keep-alive
+/// connection may wait for its next request) before the emulator closes the connection.
+///
+/// ```
+/// # use std::time::Duration;
+/// assert_eq!(tower_livefyre::emulator::DEFAULT_HEADER_READ_TIMEOUT, Duration::from_secs(10));
+/// ```
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a request body may take to arrive in full before it is answered 408.
+///
+/// ```
+/// # use std::time::Duration;
+/// assert_eq!(tower_livefyre::emulator::DEFAULT_BODY_READ_TIMEOUT, Duration::from_secs(10));
+/// ```
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default cap on the connections the emulator has open at once.
+///
+/// ```
+/// # use std::time::Duration;
+/// assert_eq!(tower_livefyre::emulator::DEFAULT_MAX_CONNECTIONS, 256);
+/// ```
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+/// Past this a timeout is no limit: hyper adds the header-read timeout to an `Instant`.
+const NO_LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Configures and starts an [`Emulator`]; made by [`Emulator::builder`].
 ///
 /// Defaults: listen on `127.0.0.1:0` (a free port), 4 workers, 5 s pull timeout, 64 KiB
-/// bodies, 100,000 records per log, no ping faults.
+/// bodies, 100,000 records per log, no ping faults; 10 s to send a request's headers, 10 s
+/// for its body, 256 connections at once.
 ///
 /// # Example
 ///
@@ -47,6 +74,9 @@ pub const DEFAULT_LOG_CAPACITY: usize = 100_000;
 ///     .max_body_bytes(16 * 1024)
 ///     .log_capacity(1_000)
 ///     .faults(outage)
+///     .header_read_timeout(Duration::from_secs(5))
+///     .body_read_timeout(Duration::from_secs(5))
+///     .max_connections(64)
 ///     .start()
 ///     .await?;
 /// assert!(emulator.url().starts_with("http://127.0.0.1:"));
@@ -63,6 +93,9 @@ pub struct EmulatorBuilder {
     max_body_bytes: usize,
     log_capacity: usize,
     faults: FaultPlan,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
+    max_connections: usize,
 }
 
 impl EmulatorBuilder {
@@ -75,11 +108,19 @@ impl EmulatorBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             log_capacity: DEFAULT_LOG_CAPACITY,
             faults: FaultPlan::new(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 
     /// The address to listen on; port 0 picks a free one ([`Emulator::local_addr`] tells
     /// which).
+    ///
+    /// Keep it on loopback: the HTTP API has no authentication, so anyone who reaches it can
+    /// register a template (which makes the emulator GET that URL), read stored profiles and
+    /// drive the faults. `livefyre emulator` refuses other addresses unless told
+    /// `--allow-remote-unauthenticated`.
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
         self
@@ -121,6 +162,59 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a client may take to send a request's headers (default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]), and how long an idle keep-alive connection waits for
+    /// its next request, before the connection is closed: a client that sends half a request
+    /// line and stops does not hold a connection for ever. `Duration::MAX` means no limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_livefyre::Network;
+    /// use tower_livefyre::emulator::Emulator;
+    ///
+    /// let builder = Emulator::builder(Network::new("labs.fyre.co", "key")?)
+    ///     .header_read_timeout(Duration::from_secs(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may take to arrive in full, from when the emulator starts
+    /// reading it (default [`DEFAULT_BODY_READ_TIMEOUT`]); a slower one is answered
+    /// `408 Request Timeout` and the connection closed. `Duration::MAX` means no limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_livefyre::Network;
+    /// use tower_livefyre::emulator::Emulator;
+    ///
+    /// let builder = Emulator::builder(Network::new("labs.fyre.co", "key")?)
+    ///     .body_read_timeout(Duration::from_secs(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// The most connections open at once (default [`DEFAULT_MAX_CONNECTIONS`]; 0 counts as
+    /// 1). At the cap the emulator stops accepting: a new client waits in the kernel's
+    /// backlog until an open connection closes, and is then served.
+    ///
+    /// ```
+    /// use tower_livefyre::Network;
+    /// use tower_livefyre::emulator::Emulator;
+    ///
+    /// let builder = Emulator::builder(Network::new("labs.fyre.co", "key")?).max_connections(16);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
     /// Binds the socket and starts the server and the workers on the current tokio runtime.
     ///
     /// # Errors
@@ -144,11 +238,21 @@ impl EmulatorBuilder {
         let app = Arc::new(App {
             network: self.network,
             state: state.clone(),
-            max_body_bytes: self.max_body_bytes,
+            body: BodyLimits {
+                max: self.max_body_bytes,
+                timeout: self.body_read_timeout,
+            },
+            header_read_timeout: (self.header_read_timeout < NO_LIMIT)
+                .then_some(self.header_read_timeout),
         });
 
         let mut tasks = JoinSet::new();
-        tasks.spawn(server::serve(listener, app, stop.clone()));
+        tasks.spawn(server::serve(
+            listener,
+            app,
+            self.max_connections,
+            stop.clone(),
+        ));
         for _ in 0..self.workers {
             tasks.spawn(queue::worker(state.clone(), puller.clone(), stop.clone()));
         }

@@ -26,6 +26,13 @@
 //! Another method on these paths gets 405 with `Allow`, a body over 64 KiB (the
 //! [`max_body_bytes`](EmulatorBuilder::max_body_bytes)) gets 413, and any other path 404.
 //!
+//! The API has no authentication: keep the emulator on loopback. Slow clients are bounded: a
+//! request's headers must arrive within 10 s ([`header_read_timeout`](EmulatorBuilder::header_read_timeout);
+//! the connection is closed otherwise, and an idle keep-alive connection too), its body
+//! within 10 s more ([`body_read_timeout`](EmulatorBuilder::body_read_timeout); 408 and
+//! the connection closed otherwise), and at most 256 connections are open at once
+//! ([`max_connections`](EmulatorBuilder::max_connections); more wait to be accepted).
+//!
 //! # Ping faults
 //!
 //! To test how a client lives through an outage, pings can be answered with a fault instead
@@ -176,7 +183,8 @@ mod server;
 mod store;
 
 pub use builder::{
-    DEFAULT_LOG_CAPACITY, DEFAULT_MAX_BODY_BYTES, DEFAULT_PULL_TIMEOUT, DEFAULT_WORKERS,
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LOG_CAPACITY,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_PULL_TIMEOUT, DEFAULT_WORKERS,
     EmulatorBuilder,
 };
 pub use error::EmulatorError;

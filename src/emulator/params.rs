@@ -4,6 +4,8 @@
 //! are read; the body wins when a name is in both. The body is parsed as a form whatever its
 //! `Content-Type`, because the Python library sends its form labelled `application/json`.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::Request;
 use http::header::CONTENT_LENGTH;
@@ -17,8 +19,19 @@ pub(super) enum Refused {
     TooLarge,
     /// The body could not be read (the client went away mid-body).
     Unreadable,
+    /// The body did not arrive in full within the time allowed.
+    TimedOut,
     /// A parameter appears twice in the same place.
     Duplicated,
+}
+
+/// How much of a request body is read, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BodyLimits {
+    /// The most bytes read.
+    pub(super) max: usize,
+    /// How long the whole body may take to arrive, from when its reading starts.
+    pub(super) timeout: Duration,
 }
 
 /// The decoded pairs of the body and of the query.
@@ -28,10 +41,13 @@ pub(super) struct Params {
 }
 
 impl Params {
-    /// Reads the whole body (at most `max` bytes) and the query.
-    pub(super) async fn read(request: Request<Incoming>, max: usize) -> Result<Self, Refused> {
+    /// Reads the whole body (within `limits`) and the query.
+    pub(super) async fn read(
+        request: Request<Incoming>,
+        limits: BodyLimits,
+    ) -> Result<Self, Refused> {
         let query = pairs(request.uri().query().unwrap_or_default().as_bytes());
-        let body = read_body(request, max).await?;
+        let body = read_body(request, limits).await?;
         Ok(Self {
             body: pairs(&body),
             query,
@@ -59,19 +75,27 @@ fn single(pairs: &[(String, String)], name: &str) -> Result<Option<String>, Refu
     }
 }
 
-/// Reads the whole body, refusing more than `max` bytes (by `Content-Length` before reading).
-pub(super) async fn read_body(request: Request<Incoming>, max: usize) -> Result<Bytes, Refused> {
+/// Reads the whole body, refusing more than `limits.max` bytes (by `Content-Length` before
+/// reading) and a body still incomplete after `limits.timeout`: a client that sends its
+/// headers and then trickles, or stops, does not hold a connection for ever.
+pub(super) async fn read_body(
+    request: Request<Incoming>,
+    limits: BodyLimits,
+) -> Result<Bytes, Refused> {
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
+    if declared.is_some_and(|len| len > limits.max as u64) {
         return Err(Refused::TooLarge);
     }
-    match Limited::new(request.into_body(), max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => Err(Refused::TooLarge),
-        Err(_) => Err(Refused::Unreadable),
+    let collect = Limited::new(request.into_body(), limits.max).collect();
+    // `timeout` takes any duration: past what an `Instant` can hold it never fires.
+    match tokio::time::timeout(limits.timeout, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(Refused::TooLarge),
+        Ok(Err(_)) => Err(Refused::Unreadable),
+        Err(_elapsed) => Err(Refused::TimedOut),
     }
 }
 

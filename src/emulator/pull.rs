@@ -14,7 +14,11 @@ use tokio::time::{Instant, timeout_at};
 
 use super::{PullOutcome, PullRecord};
 use crate::url::REDACTED;
-use crate::{Network, Profile, PullUrlTemplate, UserId};
+use crate::{Network, Profile, PullUrlTemplate, SYSTEM_USER, UserId};
+
+/// Lifetime of the system token each pull carries: the pull endpoint checks it when the
+/// request arrives, so minutes are plenty, and a token an endpoint logs is worth minutes.
+const PULL_TOKEN_TTL: Duration = Duration::from_secs(5 * 60);
 
 const USER_AGENT_VALUE: &str = concat!("tower-livefyre-emulator/", env!("CARGO_PKG_VERSION"));
 
@@ -54,7 +58,10 @@ impl Puller {
             return (record.reason("no pull URL is registered"), None);
         };
         let shown_url = template.redacted(id);
-        let Ok(token) = self.network.build_livefyre_token() else {
+        let token =
+            self.network
+                .build_user_auth_token(&UserId::SYSTEM, SYSTEM_USER, PULL_TOKEN_TTL);
+        let Ok(token) = token else {
             let record = PullRecord::new(id, shown_url, PullOutcome::ConnectError);
             return (record.reason("could not sign the system token"), None);
         };

@@ -15,12 +15,12 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use percent_encoding::percent_decode_str;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use serde::Serialize;
 
-use super::params::{Params, Refused, read_body};
+use super::params::{BodyLimits, Params, Refused, read_body};
 use super::store::State;
 use super::{FaultPlan, GRACE, PingAnswer, PingFault, PingRecord, control, stopped};
 use crate::{Network, PullUrlTemplate, UserId};
@@ -29,8 +29,11 @@ use crate::{Network, PullUrlTemplate, UserId};
 pub(super) struct App {
     pub(super) network: Network,
     pub(super) state: Arc<State>,
-    /// The largest request body read.
-    pub(super) max_body_bytes: usize,
+    /// How much of a request body is read, and for how long.
+    pub(super) body: BodyLimits,
+    /// How long a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection stays open. `None`: no limit.
+    pub(super) header_read_timeout: Option<Duration>,
 }
 
 /// The error that makes hyper close a connection without answering: a
@@ -48,14 +51,35 @@ impl std::error::Error for Dropped {}
 
 /// Accepts connections until shutdown is signalled, then closes the listener at once and
 /// gives open connections [`GRACE`] to finish.
-pub(super) async fn serve(listener: TcpListener, app: Arc<App>, shutdown: watch::Receiver<bool>) {
+///
+/// At most `max_connections` are open at once: each holds a permit, and with none left the
+/// loop stops accepting until one closes (new clients wait in the kernel's backlog).
+pub(super) async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    max_connections: usize,
+    shutdown: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(
+        max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     let mut connections = JoinSet::new();
     let mut stop = shutdown.clone();
     loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit,
+            () = stopped(&mut stop) => break,
+        };
+        // The semaphore is never closed.
+        let Ok(permit) = permit else { break };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    connections.spawn(connection(stream, app.clone(), shutdown.clone()));
+                    let (app, shutdown) = (app.clone(), shutdown.clone());
+                    connections.spawn(async move {
+                        connection(stream, app, shutdown).await;
+                        drop(permit);
+                    });
                 }
                 Err(error) => {
                     // Out of file descriptors and the like: wait instead of spinning.
@@ -78,13 +102,17 @@ async fn connection(
     app: Arc<App>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let header_read_timeout = app.header_read_timeout;
     let service = service_fn(move |request| {
         let app = app.clone();
         async move { app.handle(request).await }
     });
     let mut builder = http1::Builder::new();
-    // The timer makes hyper's default header-read timeout apply to idle clients.
-    builder.timer(TokioTimer::new());
+    // The timer is what makes the header-read timeout fire; it also bounds how long an
+    // idle keep-alive connection waits for its next request.
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
@@ -206,7 +234,7 @@ impl App {
         id: &UserId,
         request: Request<Incoming>,
     ) -> Result<(Reply, Option<Duration>), Dropped> {
-        let params = match Params::read(request, self.max_body_bytes).await {
+        let params = match Params::read(request, self.body).await {
             Ok(params) => params,
             Err(refused) => return Ok((refused_reply(refused), None)),
         };
@@ -242,7 +270,7 @@ impl App {
     /// A ping whose path holds no valid user id: 403 for a bad token (checked first, as
     /// for every ping), else 400.
     async fn refuse_invalid_id(&self, request: Request<Incoming>, reason: String) -> Reply {
-        let params = match Params::read(request, self.max_body_bytes).await {
+        let params = match Params::read(request, self.body).await {
             Ok(params) => params,
             Err(refused) => return refused_reply(refused),
         };
@@ -254,7 +282,7 @@ impl App {
 
     /// `POST /_emulator/faults`: replaces the faults in force.
     async fn set_faults(&self, request: Request<Incoming>) -> Reply {
-        let body = match read_body(request, self.max_body_bytes).await {
+        let body = match read_body(request, self.body).await {
             Ok(body) => body,
             Err(refused) => return refused_reply(refused),
         };
@@ -281,7 +309,7 @@ impl App {
 
     /// `POST /`: registering the pull URL template.
     async fn register(&self, request: Request<Incoming>) -> Reply {
-        let params = match Params::read(request, self.max_body_bytes).await {
+        let params = match Params::read(request, self.body).await {
             Ok(params) => params,
             Err(refused) => return refused_reply(refused),
         };
@@ -337,6 +365,17 @@ fn refused_reply(refused: Refused) -> Reply {
             "the request body could not be read",
         ),
         Refused::Duplicated => text(StatusCode::BAD_REQUEST, "a parameter is duplicated"),
+        Refused::TimedOut => {
+            let mut reply = text(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            );
+            // The rest of the body may still come: do not read it as the next request.
+            reply
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            reply
+        }
     }
 }
 

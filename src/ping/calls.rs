@@ -10,6 +10,7 @@ use http_body_util::Full;
 use tower_service::Service;
 
 use super::send::{Call, send};
+use super::sign::Slot;
 use super::{PingClient, PingError};
 use crate::{BoxError, PullUrlTemplate, UserId};
 
@@ -45,14 +46,10 @@ where
     /// # Ok(()) }
     /// ```
     pub async fn sync_user(&self, user_id: &UserId) -> Result<(), PingError> {
-        let token = self.config.network.build_livefyre_token()?;
         // Valid ids need no escaping; encoding anyway keeps the path right if the id rules
         // ever widen.
         let path = format!("/api/v3_0/user/{}/refresh", crate::url::encode(user_id));
-        let params = form_urlencoded::Serializer::new(String::new())
-            .append_pair("lftoken", &token)
-            .finish();
-        self.post(&path, params).await
+        self.post(&path, "lftoken", String::new()).await
     }
 
     /// Pings every id in `ids`, at most `concurrency` at a time (0 counts as 1), and returns
@@ -126,26 +123,31 @@ where
     /// # Ok(()) }
     /// ```
     pub async fn set_user_sync_url(&self, template: &PullUrlTemplate) -> Result<(), PingError> {
-        let token = self.config.network.build_livefyre_token()?;
         let params = form_urlencoded::Serializer::new(String::new())
-            .append_pair("actor_token", &token)
             .append_pair("pull_profile_url", template.as_str())
             .finish();
-        self.post("/", params).await
+        self.post("/", "actor_token", params).await
     }
 
-    /// POSTs `params` (the token among them) to `path`, in the body or in the query.
-    async fn post(&self, path: &str, params: String) -> Result<(), PingError> {
+    /// POSTs to `path` the system token as `token_param`, then `params`, in the body or in
+    /// the query.
+    async fn post(
+        &self,
+        path: &str,
+        token_param: &'static str,
+        params: String,
+    ) -> Result<(), PingError> {
         let config = &*self.config;
-        let (uri, body) = if config.token_in_query {
-            (format!("{}{path}?{params}", config.base_url), Bytes::new())
-        } else {
-            (format!("{}{path}", config.base_url), Bytes::from(params))
-        };
+        let uri = format!("{}{path}", config.base_url);
         let uri: Uri = uri.parse().map_err(PingError::InvalidRequestUrl)?;
         let call = Call {
             uri,
-            body,
+            slot: Slot {
+                name: token_param,
+                in_query: config.token_in_query,
+            },
+            params: Bytes::from(params),
+            tokens: config.tokens.clone(),
             retry: config.retry,
             timeout: config.request_timeout,
         };

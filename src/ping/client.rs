@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::token::SystemTokens;
 use super::transport::{DefaultClient, default_client};
 use super::validate::check_base_url;
 use super::{PingConfigError, RetryPolicy};
@@ -13,9 +14,33 @@ use crate::Network;
 /// How long one attempt may take, from sending the request to the response headers: 10 s.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Lifetime of the system tokens [`PingClient`] sends: 5 minutes.
+///
+/// A token only has to live from the moment an attempt is sent until Livefyre checks it,
+/// which is within one [`DEFAULT_REQUEST_TIMEOUT`]; each attempt, retries included, gets
+/// its own. The rest is margin for clocks: Livefyre compared `expires` with its own clock,
+/// and a token is reused for at most half its life, so a host clock up to 2½ minutes
+/// behind Livefyre's still gets through. A token that a TLS-terminating proxy, a plain
+/// `http://` base URL or a log exposes is worth minutes, not the 24 hours of
+/// [`Network::build_livefyre_token`].
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_livefyre::{DEFAULT_PING_TOKEN_TTL, DEFAULT_REQUEST_TIMEOUT};
+///
+/// assert_eq!(DEFAULT_PING_TOKEN_TTL, Duration::from_secs(300));
+/// assert!(DEFAULT_PING_TOKEN_TTL / 2 > DEFAULT_REQUEST_TIMEOUT);
+/// ```
+pub const DEFAULT_PING_TOKEN_TTL: Duration = Duration::from_secs(5 * 60);
+
 /// Sends pings ([`sync_user`](Self::sync_user), [`sync_users`](Self::sync_users)) and the
 /// pull URL registration ([`set_user_sync_url`](Self::set_user_sync_url)) to Livefyre, each
-/// signed with a fresh system token of the network.
+/// attempt signed with a short-lived system token of the network: it lives
+/// [`DEFAULT_PING_TOKEN_TTL`] (5 minutes; [`token_ttl`](Self::token_ttl) changes it), not
+/// the 24 hours of [`Network::build_livefyre_token`], and is built again once it is half
+/// that old.
 ///
 /// The client is a tower stack: `tower::retry` with this crate's policy over
 /// `tower::timeout` per attempt, over an HTTP client `C`. `C` is the rustls-based
@@ -48,7 +73,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// `5xx`, connection failures, other transport failures and per-attempt timeouts are retried
 /// after an exponential backoff with full jitter; a `Retry-After` header (delta-seconds or
 /// an HTTP-date) replaces the backoff, capped at [`RetryPolicy::max_backoff`]. Retrying is
-/// safe because a ping only asks Livefyre to pull again. `403` (wrong network key or name)
+/// safe because a ping only asks Livefyre to pull again. Each attempt is signed as it is
+/// sent, so a retry after a long wait carries a token as fresh as the first attempt's. `403` (wrong network key or name)
 /// and every other `4xx` are returned at once ([`PingError::is_permanent`]). After the last
 /// attempt the last error is returned; [`PingError::attempts`] tells how many requests were
 /// made and [`PingError::retry_after`] what the last answer's `Retry-After` asked for.
@@ -131,7 +157,8 @@ pub struct PingClient<C = DefaultClient> {
 /// What the builder methods set; shared by clones.
 #[derive(Clone)]
 pub(super) struct Config {
-    pub(super) network: Network,
+    /// The network and the tokens signed with its key.
+    pub(super) tokens: Arc<SystemTokens>,
     /// Scheme, authority and path prefix, without a trailing slash.
     pub(super) base_url: String,
     pub(super) token_in_query: bool,
@@ -198,7 +225,7 @@ impl<C> PingClient<C> {
         let base_url = format!("https://{}.quill.fyre.co", network.short_name());
         Self {
             config: Arc::new(Config {
-                network,
+                tokens: Arc::new(SystemTokens::new(network, DEFAULT_PING_TOKEN_TTL)),
                 base_url,
                 token_in_query: false,
                 retry: RetryPolicy::default(),
@@ -326,11 +353,60 @@ impl<C> PingClient<C> {
     }
 }
 
+impl<C> PingClient<C> {
+    /// Sets how long each system token the client sends lives (default
+    /// [`DEFAULT_PING_TOKEN_TTL`], 5 minutes; `expires` is in whole seconds). A token is
+    /// reused until it is half this old, then built again, so every token sent has at least
+    /// half of it left.
+    ///
+    /// Keep it well above the [`request_timeout`](Self::request_timeout) plus the skew you
+    /// expect between your clock and Livefyre's: a token that expires before Livefyre reads it
+    /// gets `403` ([`PingError::Forbidden`](crate::PingError::Forbidden)), which is not
+    /// retried. Longer lifetimes make a leaked token worth more.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_livefyre::{Network, PingClient};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let network = Network::new("labs.fyre.co", "key")?;
+    /// let checker = network.clone();
+    /// // A stand-in for Livefyre that reads the token's lifetime.
+    /// let http = tower::service_fn(move |request: http::Request<http_body_util::Full<bytes::Bytes>>| {
+    ///     let checker = checker.clone();
+    ///     async move {
+    ///         use http_body_util::BodyExt as _;
+    ///         let body = request.into_body().collect().await?.to_bytes();
+    ///         let (_, token) = form_urlencoded::parse(&body).next().unwrap();
+    ///         let expires = checker.validate_livefyre_token(&token).unwrap().expires();
+    ///         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    ///         assert!(expires <= now.as_secs_f64() + 120.0);
+    ///         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(http::Response::new(
+    ///             http_body_util::Full::new(bytes::Bytes::new()),
+    ///         ))
+    ///     }
+    /// });
+    /// let client = PingClient::with_client(network, http).token_ttl(Duration::from_secs(120));
+    /// client.sync_user(&"ann".parse()?).await?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        let config = Arc::make_mut(&mut self.config);
+        let network = config.tokens.network().clone();
+        config.tokens = Arc::new(SystemTokens::new(network, ttl));
+        self
+    }
+}
+
 impl<C> fmt::Debug for PingClient<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PingClient")
             .field("base_url", &self.config.base_url)
-            .field("network", &self.config.network.name())
+            .field("network", &self.config.tokens.network().name())
             .finish_non_exhaustive()
     }
 }

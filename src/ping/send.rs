@@ -1,4 +1,4 @@
-//! Sending one call through the tower stack `Retry<PingRetry, Classify<Timeout<C>>>`.
+//! Sending one call through the tower stack `Retry<PingRetry, Sign<Classify<Timeout<C>>>>`.
 
 use std::time::Duration;
 
@@ -12,8 +12,12 @@ use tower::retry::Retry;
 use tower::timeout::Timeout;
 use tower_service::Service;
 
+use std::sync::Arc;
+
 use super::classify::Classify;
 use super::policy::PingRetry;
+use super::sign::{Sign, Slot};
+use super::token::SystemTokens;
 use super::{PingError, RetryPolicy};
 use crate::BoxError;
 
@@ -22,30 +26,37 @@ const FORM: &str = "application/x-www-form-urlencoded";
 
 /// What one call needs besides the HTTP client.
 pub(super) struct Call {
+    /// Where to POST, without a query.
     pub(super) uri: Uri,
-    /// The form parameters; empty when they are in the query.
-    pub(super) body: Bytes,
+    /// The token's parameter, and whether the parameters go in the query.
+    pub(super) slot: Slot,
+    /// The other parameters, form-encoded (the token goes first, attempt by attempt).
+    pub(super) params: Bytes,
+    pub(super) tokens: Arc<SystemTokens>,
     pub(super) retry: RetryPolicy,
     pub(super) timeout: Duration,
 }
 
-/// POSTs the call through the stack: each attempt bounded by `tower::timeout`, failures
-/// classified, and retried by `tower::retry` as the policy says.
+/// POSTs the call through the stack: each attempt signed with a current system token,
+/// bounded by `tower::timeout`, failures classified, and retried by `tower::retry` as the
+/// policy says.
 pub(super) async fn send<C, B>(http: C, call: Call) -> Result<(), PingError>
 where
     C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
     C::Error: Into<BoxError>,
     B: Body,
 {
-    let mut request = Request::new(Full::new(call.body.clone()));
+    // The parameters, the token first, are added by `Sign` as each attempt is sent.
+    let mut request = Request::new(Full::new(Bytes::new()));
     *request.method_mut() = http::Method::POST;
     *request.uri_mut() = call.uri;
     let headers = request.headers_mut();
     headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-    if !call.body.is_empty() {
+    if !call.slot.in_query {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(FORM));
     }
     let attempt = Classify::new(Timeout::new(http, call.timeout), call.timeout);
+    let attempt = Sign::new(attempt, call.tokens, call.slot, call.params);
     Retry::new(PingRetry::new(call.retry), attempt)
         .oneshot(request)
         .await
