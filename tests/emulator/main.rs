@@ -5,5 +5,6 @@
 mod accepted_faults;
 mod api;
 mod faults;
+mod page;
 mod pulls;
 mod support;
