@@ -21,6 +21,7 @@
 //! calling out (no background networking, component updates, sync or QUIC), and is stopped
 //! by [`Browser::stop`], or on drop if a test panics first.
 
+use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -72,7 +73,9 @@ fn program(var: &str, default: &str) -> Option<PathBuf> {
 fn unavailable(test: &str, what: &str, package: &str) {
     let line = format!("{test}: {what} not found; install it with: apt-get install -y {package}");
     assert!(!in_ci(), "CI=true, so the browser tests must run: {line}");
-    eprintln!("SKIPPED: {line}");
+    // Straight to the process's stderr: the test harness captures `eprintln!` of passing
+    // tests, and this line must be seen.
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {line}");
 }
 
 fn free_port() -> u16 {
