@@ -46,7 +46,7 @@ pub const CHROMIUM_FLAGS: &[&str] = &[
 ];
 
 /// The window the pages are shown (and screenshotted) in.
-const WINDOW: (u32, u32) = (1280, 900);
+const WINDOW: (u32, u32) = (1280, 1100);
 
 /// How long the driver may take to listen, and a page to load or an element to appear.
 const PATIENCE: Duration = Duration::from_secs(30);
