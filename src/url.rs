@@ -347,11 +347,42 @@ impl PullUrlTemplate {
         url
     }
 
-    /// The pull URL of `id` as logs may show it: the token replaced by `REDACTED`.
+    /// The pull URL of `id` as logs may show it: the token replaced by `REDACTED` (and so
+    /// is the value of any `lftoken` the template itself carries).
     #[must_use]
     pub fn redacted(&self, id: &UserId) -> String {
-        self.expand_with_token(id, REDACTED)
+        redact_query_tokens(&self.expand_with_token(id, REDACTED))
     }
+
+    /// The template as pages and logs may show it: the value of any `lftoken` query
+    /// parameter it carries replaced by `REDACTED`.
+    #[cfg(feature = "emulator")]
+    pub(crate) fn redacted_template(&self) -> String {
+        redact_query_tokens(&self.template)
+    }
+}
+
+/// `url` with the value of every `lftoken` query parameter (its name compared
+/// percent-decoded and ignoring case) replaced by `REDACTED`.
+fn redact_query_tokens(url: &str) -> String {
+    let end = url.find('#').unwrap_or(url.len());
+    let Some(start) = url[..end].find('?').map(|at| at + 1) else {
+        return url.to_owned();
+    };
+    let is_token = |name: &str| {
+        percent_encoding::percent_decode_str(name)
+            .decode_utf8_lossy()
+            .eq_ignore_ascii_case("lftoken")
+    };
+    let query = url[start..end]
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _value)) if is_token(name) => format!("{name}={REDACTED}"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{}{query}{}", &url[..start], &url[end..])
 }
 
 impl FromStr for PullUrlTemplate {
@@ -402,6 +433,27 @@ impl fmt::Debug for PullUrlTemplate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_in_the_template_is_redacted_too() {
+        let template: PullUrlTemplate = "http://h/p?id={id}&LFTOKEN=abc.def.ghi&x=1#f"
+            .parse()
+            .unwrap();
+        let ann = UserId::from_static("ann");
+        assert_eq!(
+            template.redacted(&ann),
+            "http://h/p?id=ann&LFTOKEN=REDACTED&x=1&lftoken=REDACTED"
+        );
+        assert_eq!(
+            redact_query_tokens(template.as_str()),
+            "http://h/p?id={id}&LFTOKEN=REDACTED&x=1#f"
+        );
+        assert_eq!(redact_query_tokens("http://h/{id}"), "http://h/{id}");
+        assert_eq!(
+            redact_query_tokens("http://h/p?%6Cftoken=s&lftoken"),
+            "http://h/p?%6Cftoken=REDACTED&lftoken"
+        );
+    }
 
     #[test]
     fn web_urls() {

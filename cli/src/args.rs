@@ -118,6 +118,8 @@ pub enum Format {
     Junit,
     /// TAP version 13, one test point per check.
     Tap,
+    /// One self-contained HTML file (inline CSS, no script), to attach to a ticket.
+    Html,
 }
 
 /// `livefyre emulator`.

@@ -1,5 +1,5 @@
 //! The machine-readable reports are valid for their consumers: JSON parses, JUnit parses with
-//! a real XML parser, TAP reads in Perl's `prove`.
+//! a real XML parser, TAP reads in Perl's `prove`, HTML is one self-contained page.
 
 mod common;
 
@@ -210,5 +210,49 @@ fn human_report_spells_out_what_is_not_a_pass() {
             .ends_with("FAILED: a warning, under --strict (exit 1)\n"),
         "{}",
         run.stdout
+    );
+}
+
+#[test]
+fn html_report_of_a_broken_endpoint_has_the_summary_the_failed_check_and_its_rule() {
+    let endpoint = Endpoint::flawed(Flaw::AcceptsExpired);
+    let run = report(&endpoint, "html", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let html = &run.stdout;
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    // Self-contained: no script, nothing loaded from elsewhere.
+    for outside in ["<script", "<link", "src=", "@import"] {
+        assert!(!html.contains(outside), "{outside}: {html}");
+    }
+    // The summary comes before the checks.
+    let summary = html.find(r#"id="summary""#).unwrap();
+    assert!(summary < html.find(r#"id="checks""#).unwrap());
+    assert!(
+        html.contains("FAILED: a MUST check failed (exit 1)"),
+        "{html}"
+    );
+    assert!(html.contains("26 checks"), "{html}");
+    assert!(html.contains("1 fail"), "{html}");
+    // The failed check: its level, its result, open, what was sent, and its rule's link.
+    let row = html
+        .split(r#"<tr class="check""#)
+        .find(|row| row.contains(r#"id="pull/token/expired""#))
+        .unwrap();
+    assert!(row.contains(r#"data-outcome="fail""#), "{row}");
+    assert!(row.contains("<details open>"), "{row}");
+    assert!(row.contains("[MUST]"), "{row}");
+    assert!(row.contains("sent: GET http://"), "{row}");
+    assert!(
+        row.contains(
+            r#"href="https://github.com/tower-livefyre/tower-livefyre/blob/main/docs/protocol.md#pull-token-expired">docs/protocol.md#pull-token-expired</a>"#
+        ),
+        "{row}"
+    );
+    // Every check links its section; what the endpoint sent is escaped.
+    assert_eq!(html.matches(r#"class="section""#).count(), 26, "{html}");
+    assert!(!html.contains("<system token"), "{html}");
+    assert!(
+        html.contains("&lt;system token expired a day ago&gt;"),
+        "{html}"
     );
 }

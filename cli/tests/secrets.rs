@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-const FORMATS: [&str; 4] = ["human", "json", "junit", "tap"];
+const FORMATS: [&str; 5] = ["human", "json", "junit", "tap", "html"];
 
 fn check(endpoint: &Endpoint, format: &str, extra: &[&str]) -> Run {
     check_endpoint(endpoint, format, extra, &[("LIVEFYRE_NETWORK_KEY", KEY)])

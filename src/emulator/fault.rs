@@ -269,6 +269,34 @@ impl FaultSchedule {
         }
     }
 
+    /// The steps in force at `now`, for the emulator's page: the current one with what is
+    /// left of it, then the ones waiting, each as (fault, how long).
+    pub(super) fn describe(&self, now: Instant) -> Vec<(String, String)> {
+        let mut steps = Vec::new();
+        if let Some((fault, remaining)) = &self.current {
+            let left = match remaining {
+                Remaining::Pings(left) => format!("{left} more ping(s)"),
+                Remaining::Until(Some(end)) if *end > now => {
+                    format!("{} ms more", end.duration_since(now).as_millis())
+                }
+                // A window that closed with no ping since: the next step begins at the
+                // next ping.
+                Remaining::Until(Some(_)) => "over at the next ping".to_owned(),
+                Remaining::Until(None) | Remaining::Forever => "until cleared".to_owned(),
+            };
+            steps.push((describe_fault(*fault), format!("now, {left}")));
+        }
+        for (fault, limit) in &self.waiting {
+            let limit = match limit {
+                FaultLimit::Pings(count) => format!("then {count} ping(s)"),
+                FaultLimit::For(window) => format!("then for {} ms", window.as_millis()),
+                FaultLimit::UntilCleared => "then until cleared".to_owned(),
+            };
+            steps.push((describe_fault(*fault), limit));
+        }
+        steps
+    }
+
     /// Starts the next step with pings left in it, at `start`.
     fn begin_next(&mut self, start: Instant) {
         self.current = None;
@@ -281,6 +309,28 @@ impl FaultSchedule {
             };
             self.current = Some((fault, remaining));
             return;
+        }
+    }
+}
+
+/// A fault as the JSON form names it, with its answer and settings.
+fn describe_fault(fault: PingFault) -> String {
+    let retry = |retry_after: Option<u64>| {
+        retry_after.map_or(String::new(), |seconds| format!(", Retry-After: {seconds}"))
+    };
+    match fault {
+        PingFault::Unavailable { retry_after } => {
+            format!("unavailable (503{})", retry(retry_after))
+        }
+        PingFault::TooManyRequests { retry_after } => {
+            format!("too_many_requests (429{})", retry(retry_after))
+        }
+        PingFault::Forbidden => "forbidden (403)".to_owned(),
+        PingFault::Slow { delay } => format!("slow (answered {} ms late)", delay.as_millis()),
+        PingFault::Drop => "drop (no answer)".to_owned(),
+        PingFault::NoPull => "no_pull (200, never pulled)".to_owned(),
+        PingFault::LatePull { delay } => {
+            format!("late_pull (200, pulled {} ms later)", delay.as_millis())
         }
     }
 }
@@ -359,6 +409,33 @@ mod tests {
         for (plan, offsets, expected) in cases {
             assert_eq!(play(plan.clone(), offsets), expected, "{plan:?}");
         }
+    }
+
+    #[test]
+    fn the_plan_in_force_is_described_step_by_step() {
+        let start = Instant::now();
+        let plan = FaultPlan::new()
+            .then(LATER, FaultLimit::Pings(2))
+            .then(PingFault::Drop, FaultLimit::For(Duration::from_secs(1)))
+            .then(PingFault::NoPull, FaultLimit::UntilCleared);
+        let mut schedule = FaultSchedule::new(plan, start);
+        assert_eq!(schedule.next(start), Some(LATER));
+        let described = schedule.describe(start);
+        let expected = [
+            ("unavailable (503, Retry-After: 2)", "now, 1 more ping(s)"),
+            ("drop (no answer)", "then for 1000 ms"),
+            ("no_pull (200, never pulled)", "then until cleared"),
+        ];
+        let described: Vec<(&str, &str)> = described
+            .iter()
+            .map(|(fault, limit)| (fault.as_str(), limit.as_str()))
+            .collect();
+        assert_eq!(described, expected);
+        assert!(
+            FaultSchedule::new(FaultPlan::new(), start)
+                .describe(start)
+                .is_empty()
+        );
     }
 
     #[test]

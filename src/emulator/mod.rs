@@ -19,6 +19,7 @@
 //! | `GET /_emulator/pings` (optionally `?id=ID`) | 200, a JSON array of [`PingRecord`]s, oldest first: `id`, `arrived`, `answered` (Unix seconds), `answer` (a status, or `"dropped"`) |
 //! | `POST /_emulator/faults` with a JSON array of steps | 204, the plan replaces the faults in force; 400 (text body) with the reason |
 //! | `DELETE /_emulator/faults` | 204, no more faults |
+//! | `GET /_emulator/` (also `/_emulator`) | 200 `text/html`: one page of all of the above — the template, the remote profiles, the pull log with outcomes and reasons, the ping log with answers, the faults in force; inline CSS, no script, reloads itself every 2 s; never a token |
 //!
 //! Parameters may be in an `application/x-www-form-urlencoded` body or in the query string
 //! (Livefyre's own clients used both); the body is read as a form whatever its
@@ -174,6 +175,7 @@ mod builder;
 mod control;
 mod error;
 mod fault;
+mod page;
 mod params;
 mod ping_record;
 mod pull;

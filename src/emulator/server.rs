@@ -132,6 +132,7 @@ type Reply = Response<Full<Bytes>>;
 
 enum Route<'p> {
     Register,
+    Page,
     Ping(&'p str),
     Profile(&'p str),
     Pulls,
@@ -146,6 +147,7 @@ fn route(path: &str) -> Route<'_> {
         return Route::Register;
     }
     match path {
+        "/_emulator/" | "/_emulator" => return Route::Page,
         "/_emulator/pulls" => return Route::Pulls,
         "/_emulator/pings" => return Route::Pings,
         "/_emulator/faults" => return Route::Faults,
@@ -181,9 +183,12 @@ impl App {
             }
             Route::Register | Route::Ping(_) => not_allowed("POST"),
             Route::Profile(raw_id) if get => self.profile(raw_id),
+            Route::Page if get => html(super::page::render(&self.network, &self.state)),
             Route::Pulls if get => json(&self.state.pull_log()),
             Route::Pings if get => self.pings(&request),
-            Route::Profile(_) | Route::Pulls | Route::Pings => not_allowed("GET, HEAD"),
+            Route::Profile(_) | Route::Pulls | Route::Pings | Route::Page => {
+                not_allowed("GET, HEAD")
+            }
             Route::Faults if post => self.set_faults(request).await,
             Route::Faults if method == Method::DELETE => {
                 self.state.set_faults(FaultPlan::new());
@@ -408,6 +413,23 @@ fn json(value: &impl Serialize) -> Reply {
     response
 }
 
+fn html(page: String) -> Reply {
+    let mut response = reply(StatusCode::OK, page);
+    let headers = response.headers_mut();
+    let html = HeaderValue::from_static("text/html; charset=utf-8");
+    headers.insert(CONTENT_TYPE, html);
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Nothing on the page runs or loads: say so, so a profile that slipped past escaping
+    // still could not.
+    let policy =
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+    headers.insert(
+        http::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(policy),
+    );
+    response
+}
+
 fn fault_reply(fault: PingFault) -> Reply {
     let status = fault
         .status()
@@ -458,6 +480,8 @@ mod tests {
         ));
         assert!(matches!(route("/_emulator/profiles/"), Route::NotFound));
         assert!(matches!(route("/_emulator/pulls"), Route::Pulls));
+        assert!(matches!(route("/_emulator/"), Route::Page));
+        assert!(matches!(route("/_emulator"), Route::Page));
         assert!(matches!(route("/elsewhere"), Route::NotFound));
     }
 }

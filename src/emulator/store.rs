@@ -144,6 +144,19 @@ impl State {
             .and_then(|user| user.profile.clone())
     }
 
+    /// Every remote profile, by id.
+    pub(super) fn profiles(&self) -> Vec<Profile> {
+        let pulls = lock(&self.pulls);
+        let mut profiles: Vec<Profile> = pulls
+            .users
+            .values()
+            .filter_map(|user| user.profile.clone())
+            .collect();
+        drop(pulls);
+        profiles.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        profiles
+    }
+
     // ------------------------------------------------------------ the queue
 
     /// Schedules a pull of `id`, unless one is already waiting.
@@ -306,6 +319,12 @@ impl State {
     /// Replaces the faults in force; the plan's first step begins now.
     pub(super) fn set_faults(&self, plan: FaultPlan) {
         *lock(&self.faults) = FaultSchedule::new(plan, Instant::now());
+    }
+
+    /// The fault steps in force now, described for the emulator's page.
+    pub(super) fn fault_steps(&self) -> Vec<(String, String)> {
+        let faults = lock(&self.faults);
+        faults.describe(Instant::now())
     }
 
     /// The fault that answers a ping arriving now, if any.

@@ -226,7 +226,8 @@ async fn unknown_paths_are_404_and_big_bodies_413() {
         "/nope",
         "/api/v3_0/user/ann",
         "/api/v3_0/user/a/b/refresh",
-        "/_emulator",
+        "/_emulator/nope",
+        "/_emulator/profiles",
     ] {
         assert_eq!(
             get(format!("{}{path}", emulator.url())).await.status,

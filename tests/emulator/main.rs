@@ -6,5 +6,6 @@ mod accepted_faults;
 mod api;
 mod faults;
 mod listener;
+mod page;
 mod pulls;
 mod support;

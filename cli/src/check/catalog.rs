@@ -12,6 +12,11 @@ pub const PROTOCOL_MD: &str = include_str!("../../../docs/protocol.md");
 /// Where the document lives in the repository, as reports cite it.
 pub const PROTOCOL_PATH: &str = "docs/protocol.md";
 
+/// The same document in the repository on the web: the HTML report links each check to
+/// `PROTOCOL_URL#ANCHOR`, so the links work wherever the file is opened.
+pub const PROTOCOL_URL: &str =
+    "https://github.com/tower-livefyre/tower-livefyre/blob/main/docs/protocol.md";
+
 /// How binding a rule is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]

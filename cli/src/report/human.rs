@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::{got_line, one_line, sent_line};
+use super::{got_line, one_line, sent_line, verdict};
 use crate::check::{Outcome, Report};
 
 /// `report` for people: one line per check, details for anything but a pass.
@@ -70,15 +70,6 @@ pub fn render(report: &Report) -> String {
         summary.skip,
         summary.inconclusive
     );
-    let verdict = if report.exit_code() == 0 {
-        "OK: every MUST check passed"
-    } else if summary.fail > 0 {
-        "FAILED: a MUST check failed"
-    } else if summary.inconclusive > 0 {
-        "FAILED: a MUST check could not be verified (inconclusive)"
-    } else {
-        "FAILED: a warning, under --strict"
-    };
-    let _ = writeln!(out, "{verdict} (exit {})", report.exit_code());
+    let _ = writeln!(out, "{} (exit {})", verdict(report), report.exit_code());
     out
 }

@@ -1,5 +1,6 @@
-//! The four report formats of `livefyre check`.
+//! The five report formats of `livefyre check`.
 
+mod html;
 mod human;
 mod json;
 mod junit;
@@ -15,6 +16,21 @@ pub fn render(report: &Report, format: Format) -> String {
         Format::Json => json::render(report),
         Format::Junit => junit::render(report),
         Format::Tap => tap::render(report),
+        Format::Html => html::render(report),
+    }
+}
+
+/// The run's verdict in one sentence, as the human and HTML reports end and start.
+fn verdict(report: &Report) -> &'static str {
+    let summary = report.summary();
+    if report.exit_code() == 0 {
+        "OK: every MUST check passed"
+    } else if summary.fail > 0 {
+        "FAILED: a MUST check failed"
+    } else if summary.inconclusive > 0 {
+        "FAILED: a MUST check could not be verified (inconclusive)"
+    } else {
+        "FAILED: a warning, under --strict"
     }
 }
 

@@ -1,0 +1,11 @@
+//! The pages, tried in a real browser: headless Chromium over WebDriver (see
+//! `tests/common/browser.rs` for the harness, and how it skips locally and fails in CI when
+//! Chromium is missing). Each test leaves a screenshot in `target/screenshots/`, and in
+//! `docs/` with `UPDATE_SCREENSHOTS=1`.
+#![cfg(feature = "emulator")]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod check_report;
+mod emulator_page;
