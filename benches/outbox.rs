@@ -455,7 +455,7 @@ fn latency(_: &mut Criterion) {
         let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let template = tower_livefyre::PullUrlTemplate::parse(format!("http://{addr}/pull?id={{id}}")).unwrap();
         emulator.set_pull_url_template(template);
-        let client = PingClient::new(network()).unwrap().base_url(&emulator.url()).unwrap();
+        let client = PingClient::new(network()).unwrap().base_url(emulator.url()).unwrap();
         let relay = outbox.relay(client).concurrency(CONCURRENCY).confirm_pulls(true);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let relay = tokio::spawn(relay.run(async {

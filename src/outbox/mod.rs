@@ -6,24 +6,35 @@
 //! **in the same transaction as the profile change** ([`Outbox::enqueue`]) and a [`Relay`]
 //! delivers it later, at least once:
 //!
-//! - **One row per user** ([`SQLITE_SCHEMA`]): a hundred edits before delivery are one ping. Each
-//!   enqueue bumps the row's generation; a delivered ping deletes the row only if the
-//!   generation is unchanged, so an edit made while its ping was in flight is pinged again.
+//! - **One row per user** ([`SQLITE_SCHEMA`]): a hundred edits before delivery are one ping.
+//!   Each enqueue gives the row a new generation (from a counter that never repeats); an
+//!   outcome is written only if the generation is unchanged, so an edit made while its ping
+//!   was in flight is pinged again.
+//! - **Delivered means pulled** (with [`Relay::confirm_pulls`]): Livefyre's 200 leaves the row
+//!   *awaiting its pull*; the pull your endpoint serves through [`Outbox::confirm_pulls`]
+//!   deletes it, on any instance. No pull by the [deadline](Relay::pull_deadline) means another
+//!   ping; after [`max_unpulled_pings`](Relay::max_unpulled_pings) of them the row is parked as
+//!   [`ParkKind::NeverPulled`]. Without confirmation, Livefyre's 200 deletes the row.
 //! - **Leases**: a relay claims due rows in batches under a lease (Postgres
 //!   `FOR UPDATE SKIP LOCKED`, SQLite's single writer), so any number of relays in any number
 //!   of processes share one database, never ping one user twice at once, and a crashed
-//!   relay's rows are reclaimed when its lease expires. A claimed row is started only in the
-//!   first half of its lease; one that waited longer is given back.
-//! - **Throughput**: the relay writes outcomes back and claims the next rows in one
-//!   transaction per half batch, running beside the pings, so pings never wait for the
-//!   database ([`Relay::batch_size`]).
+//!   relay's rows are reclaimed when its lease expires. Every claim has its own lease token,
+//!   which every write-back checks, and an attempt never outlives its lease.
 //! - **Failures**: 429, 5xx, timeouts and connection failures are retried with exponential
 //!   backoff and full jitter, honouring `Retry-After`; 403 (wrong key or network) and other
-//!   4xx **park** the row with the reason until [`Outbox::requeue_all`] or
-//!   [`Outbox::requeue`]. An undelivered ping is never deleted.
-//! - **Operations**: [`Outbox::stats`] for health checks, [`Outbox::parked`] with reasons,
-//!   and a `tracing` event per delivery outcome (target `tower_livefyre::outbox`), never
-//!   with a token.
+//!   4xx **park** the row ([`ParkKind::Refused`]) with the reason until a requeue
+//!   ([`Outbox::requeue_all`], [`Outbox::requeue`]) or the user's next change. An undelivered
+//!   change is never deleted.
+//! - **Operations**: [`Outbox::stats`] (rows per state, oldest ages) for health checks,
+//!   [`Outbox::parked`] with reasons and kinds, and a `tracing` event per outcome, per
+//!   confirmed pull and per re-ping (target `tower_livefyre::outbox`), never with a token.
+//!
+//! # Layout
+//!
+//! Data flows one way: `schema`/`sql` (every statement, per dialect) → `store` (the database
+//! calls, per driver) → `delivery` (one ping's verdict) → `relay` (its configuration, and its
+//! engine: claim → attempt → outcome → write-back) and `confirm` (the pull side) → `ops`
+//! (stats, parked rows, requeues).
 //!
 //! Runs on [`sqlx::Sqlite`], [`sqlx::Postgres`], and [`sqlx::Any`] connected to either.
 //! The feature needs Rust 1.94 (sqlx 0.9). On SQLite, use WAL

@@ -425,3 +425,28 @@ pub(super) async fn zero_and_max_settings_neither_panic_nor_spin<DB: Backend>(ou
         assert_eq!((counts, r.overlaps), (vec![1; 4], 0), "{:?}", r.arrived);
     });
 }
+
+pub(super) async fn a_rate_cap_paces_a_drain<DB: Backend>(outbox: Outbox<DB>) {
+    // 60 rows at 40 pings/s: the first at once, then one every 25 ms, so the last starts
+    // after 59 × 25 ms = 1.475 s.
+    let sink = Sink::start().await;
+    let mut tx = outbox.pool().begin().await.unwrap();
+    for n in 0..60 {
+        outbox
+            .enqueue(&mut tx, &id(&format!("u{n}")))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let started = tokio::time::Instant::now();
+    let relay = start(outbox.relay(client(&sink.url)).max_pings_per_second(40));
+    sink.wait("every ping", |r| r.arrived.len() == 60).await;
+    let took = started.elapsed();
+    drained(&outbox).await;
+    relay.stop().await;
+    let expected = Duration::from_millis(1475);
+    assert!(
+        took >= expected && took <= expected.mul_f64(1.1),
+        "60 pings at 40/s took {took:?}; expected {expected:?} to 110 % of it"
+    );
+}

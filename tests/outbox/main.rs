@@ -450,6 +450,7 @@ on_both_backends!(
     no_pull_at_the_emulator_is_repinged_and_delivered,
     a_ping_slower_than_the_lease_neither_overlaps_nor_deletes_a_newer_row,
     zero_and_max_settings_neither_panic_nor_spin,
+    a_rate_cap_paces_a_drain,
 );
 
 /// Postgres relays also wake for enqueues made elsewhere (another handle, another

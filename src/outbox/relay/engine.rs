@@ -67,13 +67,26 @@ pub(super) struct Engine<DB: Backend> {
     stop_by: Option<Instant>,
     /// Claims made, for each claim's lease token.
     claims: u64,
+    /// The ping rate cap, and when it lets the next ping start (while one waits for it).
+    limiter: Option<governor::DefaultDirectRateLimiter>,
+    next_start: Option<Instant>,
 }
 
 impl<DB: Backend> Engine<DB> {
     pub(super) fn new(relay: Relay<DB>, sql: &'static Statements) -> Self {
         let settings = relay.settings;
         Self {
-            holding: Holding::new(settings.concurrency, settings.batch_size),
+            // Under a rate cap, hold no more than can start within half a lease: the rest
+            // would only be given back.
+            holding: match settings.max_rate {
+                Some(rate) => Holding::new(settings.concurrency, settings.batch_size).at_most(
+                    usize::try_from(
+                        u128::from(rate.get()) * (settings.lease / 2).as_millis() / 1000,
+                    )
+                    .unwrap_or(usize::MAX),
+                ),
+                None => Holding::new(settings.concurrency, settings.batch_size),
+            },
             relay,
             sql,
             queue: VecDeque::new(),
@@ -86,6 +99,13 @@ impl<DB: Backend> Engine<DB> {
             window_end: Instant::now(),
             stop_by: None,
             claims: 0,
+            // One ping every 1/rate s, no bursts: a recovering backlog is paced from the first.
+            limiter: settings.max_rate.map(|rate| {
+                let quota =
+                    governor::Quota::per_second(rate).allow_burst(std::num::NonZeroU32::MIN);
+                governor::RateLimiter::direct(quota)
+            }),
+            next_start: None,
         }
     }
 
@@ -132,6 +152,7 @@ impl<DB: Backend> Engine<DB> {
                     self.window_end = Instant::now();
                 }
                 () = tokio::time::sleep_until(self.window_end), if waiting_for_window => {}
+                () = sleep_until(self.next_start), if self.next_start.is_some() => self.next_start = None,
                 () = sleep_until(self.stop_by), if self.stop_by.is_some() => break,
             }
         }
@@ -148,6 +169,11 @@ impl<DB: Backend> Engine<DB> {
                 break;
             };
             if claimed_at.elapsed() < start_by {
+                if let Some(wait) = self.rate_wait() {
+                    self.next_start = Some(after(Instant::now(), wait));
+                    self.queue.push_front((claimed_at, row));
+                    break;
+                }
                 let lease_end = after(claimed_at, settings.lease);
                 let client = self.relay.client.clone();
                 self.in_flight
@@ -156,6 +182,14 @@ impl<DB: Backend> Engine<DB> {
                 self.outcomes.push(give_back(row));
             }
         }
+    }
+
+    /// How long the rate cap makes the next ping wait; `None`: it may start now (and counts).
+    fn rate_wait(&self) -> Option<Duration> {
+        use governor::clock::Clock as _;
+        let limiter = self.limiter.as_ref()?;
+        let refused = limiter.check().err()?;
+        Some(refused.wait_time_from(governor::clock::DefaultClock::default().now()))
     }
 
     /// Claims the next rows (writing back the outcomes so far) when they may be found and

@@ -53,6 +53,8 @@ struct Settings {
     coalesce: Duration,
     confirm: bool,
     confirmation: Confirmation,
+    /// Pings started per second at most; `None`: no cap.
+    max_rate: Option<std::num::NonZeroU32>,
 }
 
 /// Delivers the outbox's pings: claims due rows in batches under a lease, pings each
@@ -143,6 +145,7 @@ impl<DB: Backend> Outbox<DB> {
                     deadline: Duration::from_secs(15 * 60),
                     max_unpulled_pings: 3,
                 },
+                max_rate: None,
             },
             owner: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
         }
@@ -313,6 +316,30 @@ impl<DB: Backend> Relay<DB> {
     /// ```
     pub fn coalesce_window(mut self, window: Duration) -> Self {
         self.settings.coalesce = window.min(MAX_WAIT);
+        self
+    }
+
+    /// Starts at most `pings` pings per second, evenly spaced (default 0: no cap). After an
+    /// outage the backlog then drains at that pace instead of all at once; rows waiting for
+    /// their turn longer than half their lease are given back, as always, so the cap never
+    /// lets a lease run out under a ping.
+    ///
+    /// The cap is per relay: with several processes, Livefyre sees their sum.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use sqlx::SqlitePool;
+    /// # use tower_livefyre::{Network, PingClient, outbox::Outbox};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
+    /// # let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
+    /// let relay = outbox.relay(client).max_pings_per_second(50);
+    /// # Ok(()) }
+    /// ```
+    pub fn max_pings_per_second(mut self, pings: u32) -> Self {
+        self.settings.max_rate = std::num::NonZeroU32::new(pings);
         self
     }
 

@@ -24,6 +24,15 @@ impl Holding {
         }
     }
 
+    /// Holds at most `rows` (at least 1), whatever the concurrency and the batch size.
+    pub(super) fn at_most(mut self, rows: usize) -> Self {
+        let rows = rows.max(1);
+        self.least = self.least.min(rows);
+        self.most = self.most.min(rows);
+        self.now = self.least;
+        self
+    }
+
     /// How many rows the next claim may ask for, given those held; `None` while more than
     /// half of what may be held is still queued (the next rows arrive before it runs dry).
     pub(super) fn claim_size(&self, queued: usize, in_flight: usize) -> Option<usize> {
@@ -111,6 +120,15 @@ mod tests {
         assert_eq!(holding.claim_size(0, 0), Some(32));
         let huge = Holding::new(usize::MAX, None);
         assert_eq!(huge.claim_size(0, 0), Some(usize::MAX));
+    }
+
+    #[test]
+    fn a_rate_cap_lowers_what_is_held() {
+        let mut holding = Holding::new(16, None).at_most(10);
+        assert_eq!(holding.claim_size(0, 0), Some(10));
+        holding.claimed(10, 10);
+        assert_eq!(holding.claim_size(0, 0), Some(10));
+        assert_eq!(Holding::new(16, None).at_most(0).claim_size(0, 0), Some(1));
     }
 
     #[test]
