@@ -1,6 +1,8 @@
 //! The server example's admin listener (`ADMIN_ADDR`), over real HTTP against the compiled
 //! example: `/metrics`, `/healthz`, `/readyz` (503 once the database is gone, on Postgres),
-//! and the outbox page mounted at `/admin` with its cross-site protection.
+//! and the outbox page mounted at `/admin` with its cross-site protection; and demo-key mode
+//! alone (no `LIVEFYRE_API_URL`), which runs the emulator in-process or uses one already
+//! listening on `EMULATOR_ADDR`.
 
 mod common;
 #[path = "outbox/pg.rs"]
@@ -12,6 +14,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::example::Example;
+use tower_livefyre::Network;
+use tower_livefyre::emulator::Emulator;
+
+/// The examples' public demo key (`examples/support`).
+const DEMO_KEY: &str = "tower-livefyre-demo-network-key";
+const DEMO_USERS: [&str; 3] = ["ann.lee", "bob", "carla_m"];
 
 /// One answer: status, the header block (lowercased names), and the body.
 struct Answer {
@@ -58,6 +66,13 @@ fn http(
         headers: headers.to_owned(),
         body: body.to_owned(),
     }
+}
+
+/// A form `POST` with `headers`.
+fn post(addr: SocketAddr, target: &str, headers: &[(&str, &str)], form: &str) -> Answer {
+    let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    all.extend_from_slice(headers);
+    http(addr, "POST", target, &all, form)
 }
 
 fn get(addr: SocketAddr, target: &str) -> Answer {
@@ -186,14 +201,12 @@ async fn admin_listener_serves_metrics_health_readiness_and_the_outbox_page() {
     let start = page.find("name=\"csrf\" value=\"").unwrap() + 19;
     let token = &page[start..start + page[start..].find('"').unwrap()];
     let form = format!("csrf={token}&user=bob");
-    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
 
     // Cross-site: refused, whatever the token.
-    let refused = http(
+    let refused = post(
         admin,
-        "POST",
         "/admin/requeue",
-        &[form_type, ("Sec-Fetch-Site", "cross-site")],
+        &[("Sec-Fetch-Site", "cross-site")],
         &form,
     );
     assert_eq!(refused.status, 403, "{}", refused.body);
@@ -203,23 +216,17 @@ async fn admin_listener_serves_metrics_health_readiness_and_the_outbox_page() {
         refused.body
     );
     let origin = format!("http://{admin}");
-    let evil = http(
+    let evil = post(
         admin,
-        "POST",
         "/admin/requeue",
-        &[form_type, ("Origin", "http://evil.example")],
+        &[("Origin", "http://evil.example")],
         &form,
     );
     assert_eq!(evil.status, 403, "{}", evil.body);
-    let tokenless = http(
+    let tokenless = post(
         admin,
-        "POST",
         "/admin/requeue",
-        &[
-            form_type,
-            ("Sec-Fetch-Site", "same-origin"),
-            ("Origin", &origin),
-        ],
+        &[("Sec-Fetch-Site", "same-origin"), ("Origin", &origin)],
         "user=bob",
     );
     assert_eq!(tokenless.status, 403, "{}", tokenless.body);
@@ -232,15 +239,10 @@ async fn admin_listener_serves_metrics_health_readiness_and_the_outbox_page() {
     assert_eq!(parked, 1, "nothing was requeued");
 
     // Same origin with the page's token: requeued, and sent back to the page under the mount.
-    let done = http(
+    let done = post(
         admin,
-        "POST",
         "/admin/requeue",
-        &[
-            form_type,
-            ("Sec-Fetch-Site", "same-origin"),
-            ("Origin", &origin),
-        ],
+        &[("Sec-Fetch-Site", "same-origin"), ("Origin", &origin)],
         &form,
     );
     assert_eq!(done.status, 303, "{}", done.body);
@@ -257,11 +259,10 @@ async fn admin_listener_serves_metrics_health_readiness_and_the_outbox_page() {
         back.body
     );
     // The page's own form posts to itself (`action="?"`): `/admin?` answers `?requeued=…`.
-    let again = http(
+    let again = post(
         admin,
-        "POST",
         "/admin?",
-        &[form_type, ("Sec-Fetch-Site", "same-origin")],
+        &[("Sec-Fetch-Site", "same-origin")],
         &format!("csrf={token}&all=1"),
     );
     assert_eq!(again.status, 303, "{}", again.body);
@@ -311,4 +312,109 @@ async fn readyz_answers_503_once_the_database_is_gone() {
     // The process still lives.
     assert_eq!(get(admin, "/healthz").status, 200);
     drop(server);
+}
+
+/// The stdout line after the banner that starts with `prefix`, without it.
+fn printed(server: &Example, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = server
+            .stdout
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no line starting {prefix:?}"));
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.to_owned();
+        }
+    }
+}
+
+/// Demo mode with no `LIVEFYRE_API_URL`: the example starts the emulator itself (on the free
+/// port `EMULATOR_ADDR=127.0.0.1:0` that the test harness sets, where a user gets
+/// `127.0.0.1:3001`), registers there, and the seeded users' profiles reach it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_alone_runs_the_emulator_in_process_and_syncs_the_seeded_users() {
+    let dir = TempDir::new("demo");
+    let url = format!("sqlite://{}?mode=rwc", dir.0.join("app.db").display());
+    let server = Example::start("server", &[("DATABASE_URL", &url)]);
+    let page = printed(&server, "emulator page: ");
+    let emulator: SocketAddr = page
+        .strip_prefix("http://")
+        .and_then(|rest| rest.strip_suffix("/_emulator/"))
+        .unwrap_or_else(|| panic!("not an emulator page URL: {page}"))
+        .parse()
+        .unwrap();
+    assert_ne!(emulator.port(), 3001, "the test asked for a free port");
+    let admin = server.admin.unwrap();
+    assert_eq!(
+        printed(&server, "outbox admin page: "),
+        format!("http://{admin}/admin (metrics: http://{admin}/metrics)")
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for id in DEMO_USERS {
+        let profile = loop {
+            let answer = get(emulator, &format!("/_emulator/profiles/{id}"));
+            if answer.status == 200 || Instant::now() > deadline {
+                break answer;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(profile.status, 200, "{id}: {}", profile.body);
+        let profile: serde_json::Value = serde_json::from_str(&profile.body).unwrap();
+        assert_eq!(profile["id"], id, "{profile}");
+    }
+    // Confirmed by their pulls: the outbox drains.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let json: serde_json::Value =
+            serde_json::from_str(&get(admin, "/admin?format=json").body).unwrap();
+        if json["pending"] == 0 && json["in_flight"] == 0 && json["awaiting_pull"] == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the outbox did not drain: {json}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let output = server.stop();
+    assert_eq!(
+        output
+            .stderr
+            .matches("pull URL registration failed")
+            .count(),
+        0,
+        "{}",
+        output.stderr
+    );
+}
+
+/// Something already listens on `EMULATOR_ADDR` (here an emulator of the test's own, as the
+/// emulator example would): the example pings it instead of starting one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_uses_an_emulator_already_listening_on_emulator_addr() {
+    let emulator = Emulator::start(Network::new("demo.fyre.co", DEMO_KEY).unwrap())
+        .await
+        .unwrap();
+    let addr = emulator.local_addr().to_string();
+    let dir = TempDir::new("existing");
+    let url = format!("sqlite://{}?mode=rwc", dir.0.join("app.db").display());
+    let server = Example::start(
+        "server",
+        &[("DATABASE_URL", &url), ("EMULATOR_ADDR", &addr)],
+    );
+    assert_eq!(
+        printed(&server, "emulator page: "),
+        format!("http://{addr}/_emulator/")
+    );
+    for id in DEMO_USERS {
+        let id = id.parse().unwrap();
+        emulator
+            .wait_for_pull(&id, Duration::from_secs(20))
+            .await
+            .unwrap();
+        assert!(emulator.remote_profile(&id).is_some(), "{id}");
+    }
+    drop(server);
+    emulator.shutdown().await;
 }
