@@ -268,9 +268,8 @@ async fn edit_and_import_are_delivered_by_the_running_server() {
     let out = subcommand(&db, &["outbox", "frobnicate"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
-        String::from_utf8(out.stderr)
-            .unwrap()
-            .contains("usage: server outbox status")
+        String::from_utf8_lossy(&out.stderr).contains("usage: server outbox status"),
+        "{out:?}"
     );
 }
 

@@ -73,6 +73,8 @@ fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut child = command
         .args(args)
         .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("ADMIN_ADDR", "127.0.0.1:0")
+        .env("EMULATOR_ADDR", "127.0.0.1:0")
         .env("DATABASE_URL", "sqlite://users.db?mode=rwc")
         .env_remove("RUST_LOG")
         .envs(env.iter().copied())

@@ -107,11 +107,14 @@ fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
         "DATABASE_URL",
         "PROFILES_SEED",
         "LIVEFYRE_PULL_URL",
+        "ADMIN_ADDR",
+        "EMULATOR_ADDR",
     ] {
         command.env_remove(name);
     }
     command
         .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("ADMIN_ADDR", "127.0.0.1:0")
         // The relay's pings and the registration go nowhere (port 9, discard): never to
         // an emulator someone runs on the default port.
         .env("LIVEFYRE_API_URL", "http://127.0.0.1:9")

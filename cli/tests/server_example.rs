@@ -24,6 +24,8 @@ fn check_passes_every_must_against_the_server_example() {
     }
     command
         .env("LISTEN_ADDR", "127.0.0.1:0")
+        // Its admin listener too: never the fixed default another process may hold.
+        .env("ADMIN_ADDR", "127.0.0.1:0")
         .env(
             "DATABASE_URL",
             format!("sqlite://{}?mode=rwc", dir.join("users.db").display()),

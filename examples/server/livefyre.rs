@@ -2,7 +2,7 @@
 
 use std::error::Error;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::Any;
 use tower_livefyre::outbox::{Outbox, Relay};
@@ -10,14 +10,9 @@ use tower_livefyre::{Network, PingClient, PullUrlTemplate};
 
 use crate::support;
 
-/// Where the emulator example listens by default: demo-key mode pings it.
-const DEMO_API_URL: &str = "http://127.0.0.1:3001";
-
-/// The client for `LIVEFYRE_API_URL`: by default the network's Livefyre host, or the
-/// emulator example in demo-key mode.
-pub fn client(network: &Network, demo: bool) -> Result<PingClient, Box<dyn Error>> {
+/// The client for `url` (from [`crate::emulator::api`]), or for the network's Livefyre host.
+pub fn client(network: &Network, url: Option<String>) -> Result<PingClient, Box<dyn Error>> {
     let client = PingClient::new(network.clone())?;
-    let url = support::var("LIVEFYRE_API_URL")?.or_else(|| demo.then(|| DEMO_API_URL.to_owned()));
     match url {
         Some(url) => Ok(client
             .base_url(&url)
@@ -65,8 +60,12 @@ pub fn relay(
         .backoff(Duration::from_millis(500), Duration::from_secs(30)))
 }
 
+/// How often, at most, a registration that keeps failing says so.
+const FAILURE_SUMMARY_EVERY: Duration = Duration::from_secs(60);
+
 /// Registers `template` until Livefyre accepts it, backing off up to 10 s between tries.
-/// Gives up (loudly) only on answers retrying cannot change, such as a wrong key.
+/// Gives up (loudly) only on answers retrying cannot change, such as a wrong key. The first
+/// failure is a WARN; later ones are summarised (with their count) once a minute at most.
 pub async fn register(client: &PingClient, template: &str) {
     let template: PullUrlTemplate = match template.parse() {
         Ok(template) => template,
@@ -76,10 +75,13 @@ pub async fn register(client: &PingClient, template: &str) {
         }
     };
     let mut wait = Duration::from_millis(250);
+    let mut failures: u64 = 0;
+    let mut unreported: u64 = 0;
+    let mut last_report = Instant::now();
     loop {
         match client.set_user_sync_url(&template).await {
             Ok(()) => {
-                tracing::info!(%template, "pull URL registered");
+                tracing::info!(%template, failures, "pull URL registered");
                 return;
             }
             Err(error) if error.is_permanent() => {
@@ -87,7 +89,19 @@ pub async fn register(client: &PingClient, template: &str) {
                 return;
             }
             Err(error) => {
-                tracing::warn!(%error, ?wait, "pull URL registration failed; retrying");
+                failures += 1;
+                unreported += 1;
+                if failures == 1 {
+                    tracing::warn!(%error, "pull URL registration failed; retrying (failures are summarised once a minute)");
+                    unreported = 0;
+                    last_report = Instant::now();
+                } else if last_report.elapsed() >= FAILURE_SUMMARY_EVERY {
+                    tracing::warn!(%error, failures, since_last_report = unreported, "pull URL registration still failing; retrying");
+                    unreported = 0;
+                    last_report = Instant::now();
+                } else {
+                    tracing::debug!(%error, ?wait, "pull URL registration failed; retrying");
+                }
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(10));
             }

@@ -27,13 +27,20 @@
 //! | `LISTEN_ADDR` | `127.0.0.1:3000` | where to listen (`127.0.0.1:0` picks a free port) |
 //! | `DATABASE_URL` | `sqlite://tower-livefyre-demo.db?mode=rwc` | `sqlite://…` or `postgres://…` |
 //! | `PROFILES_SEED` | — | a JSON array of profile documents, upserted at start (changed users are pinged) |
-//! | `LIVEFYRE_API_URL` | the network's Livefyre host; `http://127.0.0.1:3001` (the emulator example) with the demo key | where pings and the registration go |
+//! | `LIVEFYRE_API_URL` | the network's Livefyre host; with the demo key, the emulator in this process (below) | where pings and the registration go |
+//! | `EMULATOR_ADDR` | `127.0.0.1:3001` | demo key and no `LIVEFYRE_API_URL` only: where this process starts the crate's emulator (Livefyre's side: takes the registration and the pings, pulls, keeps the remote profiles; its page is `/_emulator/`); when something already listens there (the emulator example, say), that is used instead. `127.0.0.1:0` picks a free port |
 //! | `LIVEFYRE_PULL_URL` | with the demo key, `http://ADDR/livefyre/pull?id={id}` | registered at start (in the background, retried); with your own key only when set |
 //! | `RELAY_LEASE_SECS`, `RELAY_CONCURRENCY` | 60, 16 | how long a claimed ping belongs to this process; pings in flight |
 //! | `RELAY_PULL_DEADLINE_SECS` | 900; 30 with the demo key | how long a change Livefyre accepted may wait for its pull before it is pinged again (after 3 such pings it parks as never pulled) |
 //! | `HEADER_READ_TIMEOUT_SECS` | 10 | how long a client may take to send a request's headers (or an idle keep-alive connection to start the next) before it is disconnected |
 //! | `MAX_CONNECTIONS` | 1024 | connections served at once; more wait to be accepted (keep it under `ulimit -n`) |
-//! | `RUST_LOG` | `info,sqlx=warn` | log filter (logs go to stderr) |
+//! | `ADMIN_ADDR` | `127.0.0.1:3002` | the admin listener, apart from the pull endpoint's: `GET /metrics` (Prometheus text), `/healthz` (200: the process lives), `/readyz` (200 / 503 + JSON: the database answers and the outbox is not stuck), `/admin` (the outbox page: counts, parked and awaiting rows, requeue; `/admin?format=json` its JSON twin). Loopback by default: put auth in front of it before exposing it |
+//! | `READY_MAX_PENDING_AGE_SECS` | 600 | `/readyz` answers 503 when the oldest pending change has waited longer |
+//! | `RUST_LOG` | `info,sqlx=warn,tower_livefyre::ping=error` | log filter (logs go to stderr) |
+//!
+//! So `cargo run --example server` alone shows the whole sequence: the demo users are pinged,
+//! the emulator pulls them and stores their remote profiles within seconds; it prints the
+//! `curl` of a pull, the emulator's page and the admin page.
 //!
 //! With no seed and an empty table, three demo users are created (`ann.lee`, `bob`,
 //! `carla_m`). With the demo key it also prints a ready-to-paste `curl` line carrying a
@@ -44,7 +51,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod admin;
 mod edit;
+mod emulator;
 mod listener;
 mod livefyre;
 mod outbox_command;
@@ -214,7 +223,8 @@ async fn serve() -> Result<(), Box<dyn Error>> {
     let seed = support::var("PROFILES_SEED")?
         .map(|path| read_profiles("PROFILES_SEED=", &path))
         .transpose()?;
-    let client = livefyre::client(&network, demo)?;
+    let api = emulator::api(&network, demo).await?;
+    let client = livefyre::client(&network, api.url())?;
     let (pool, outbox) = open_database().await?;
     let relay = livefyre::relay(&outbox, client.clone(), demo)?;
 
@@ -247,6 +257,9 @@ async fn serve() -> Result<(), Box<dyn Error>> {
         .await
         .map_err(|e| format!("LISTEN_ADDR={listen}: {e}"))?;
     let addr = listener.local_addr()?;
+    let admin_listener = admin::bind().await?;
+    let admin_addr = admin::addr(&admin_listener)?;
+    let admin_routes = admin::router(pool.clone(), outbox.clone(), admin::install_metrics()?)?;
 
     // Register first (Livefyre answers pings with 409 until a pull URL is registered),
     // then relay until shutdown. The relay retries a 409 anyway, so nothing parks.
@@ -266,6 +279,10 @@ async fn serve() -> Result<(), Box<dyn Error>> {
             .await
     });
 
+    let admin = tokio::spawn(admin::serve(admin_listener, admin_routes, stop.subscribe()));
+
+    // Tests read the admin address from the lines before `listening on`.
+    println!("admin on http://{admin_addr}");
     println!("listening on http://{addr}");
     if demo {
         let id: Option<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 1")
@@ -275,6 +292,10 @@ async fn serve() -> Result<(), Box<dyn Error>> {
         let token = network.build_livefyre_token()?;
         println!("try: curl -i 'http://{addr}/livefyre/pull?id={id}&lftoken={token}'");
     }
+    if let Some(page) = api.emulator_page() {
+        println!("emulator page: {page}");
+    }
+    println!("outbox admin page: http://{admin_addr}/admin (metrics: http://{admin_addr}/metrics)");
     std::io::stdout().flush()?;
 
     listener::serve(listener, app, limits, async {
@@ -284,6 +305,8 @@ async fn serve() -> Result<(), Box<dyn Error>> {
     .await;
     let _ = stop.send(true);
     relay.await??;
+    admin.await??;
+    api.shutdown().await;
     pool.close().await;
     Ok(())
 }
@@ -308,8 +331,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // The ping client's own "giving up" WARN repeats each failed attempt that the relay and
+    // the registration loop already report (the relay per outcome, the loop in a summary).
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_livefyre::ping=error"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -2,12 +2,13 @@
 
 use std::error::Error;
 
-use serde_json::json;
+use http_body_util::BodyExt;
 use sqlx::Any;
+use tower::ServiceExt;
 use tower_livefyre::UserId;
 use tower_livefyre::outbox::Outbox;
 
-/// The most parked rows `status` lists.
+/// The most parked (and awaiting) rows `status` lists.
 const PARKED_LISTED: u32 = 1000;
 
 pub async fn run(outbox: &Outbox<Any>, args: &[String]) -> Result<(), Box<dyn Error>> {
@@ -18,35 +19,19 @@ pub async fn run(outbox: &Outbox<Any>, args: &[String]) -> Result<(), Box<dyn Er
     }
 }
 
-/// One JSON object on stdout: the counts per state, the ages, and the parked rows.
+/// One JSON object on stdout: the counts per state, the ages, the parked rows and the rows
+/// awaiting their pull: the admin page's JSON twin, so both say the same thing.
 async fn status(outbox: &Outbox<Any>) -> Result<(), Box<dyn Error>> {
-    let stats = outbox.stats().await?;
-    let parked = outbox.parked(PARKED_LISTED).await?;
-    let millis = |age: Option<std::time::Duration>| {
-        age.map(|age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX))
-    };
-    let parked: Vec<_> = parked
-        .iter()
-        .map(|row| {
-            json!({
-                "user_id": row.user_id,
-                "attempts": row.attempts,
-                "reason": row.reason,
-                "kind": row.kind.as_str(),
-            })
-        })
-        .collect();
-    let report = json!({
-        "pending": stats.pending,
-        "in_flight": stats.in_flight,
-        "awaiting_pull": stats.awaiting_pull,
-        "parked": stats.parked,
-        "oldest_pending_age_ms": millis(stats.oldest_pending_age),
-        "oldest_awaiting_pull_age_ms": millis(stats.oldest_awaiting_pull_age),
-        "max_attempts": stats.max_attempts,
-        "parked_rows": parked,
-    });
-    println!("{report}");
+    let admin = outbox.admin().read_only(true).list_limit(PARKED_LISTED);
+    let request =
+        http::Request::get("/?format=json").body(http_body_util::Empty::<bytes::Bytes>::new())?;
+    let response = admin.oneshot(request).await?;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        return Err(format!("the outbox could not be read ({status})").into());
+    }
+    println!("{}", String::from_utf8_lossy(&body));
     Ok(())
 }
 

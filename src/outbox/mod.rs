@@ -73,6 +73,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod confirm;
 mod delivery;
 mod error;
@@ -90,9 +91,10 @@ use sqlx::{Pool, Transaction};
 use crate::UserId;
 use tokio::sync::Notify;
 
+pub use admin::{AdminRejection, OutboxAdmin, ResponseFuture as AdminResponseFuture};
 pub use confirm::ConfirmPulls;
 pub use error::OutboxError;
-pub use ops::{OutboxStats, ParkKind, ParkedPing, UnknownParkKind};
+pub use ops::{AwaitingPull, OutboxStats, ParkKind, ParkedPing, UnknownParkKind};
 pub use relay::Relay;
 pub use schema::{POSTGRES_SCHEMA, SQLITE_SCHEMA};
 pub use store::Backend;

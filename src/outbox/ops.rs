@@ -1,4 +1,5 @@
-//! Operations: [`Outbox::stats`] for health checks, [`Outbox::parked`], and requeues.
+//! Operations: [`Outbox::stats`] for health checks, [`Outbox::parked`], [`Outbox::awaiting`],
+//! and requeues.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -149,6 +150,30 @@ pub struct ParkedPing {
     pub parked_at: SystemTime,
 }
 
+/// A row whose ping Livefyre accepted and whose pull has not been confirmed yet (only with
+/// [`Relay::confirm_pulls`](super::Relay::confirm_pulls)).
+///
+/// # Example
+///
+/// ```
+/// # fn show(row: &tower_livefyre::outbox::AwaitingPull) {
+/// eprintln!("{} awaits its pull for {:?} ({} unanswered pings)", row.user_id, row.age, row.unpulled_pings);
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
+pub struct AwaitingPull {
+    /// The user whose pull is awaited.
+    pub user_id: String,
+    /// When Livefyre accepted the latest ping (database clock).
+    pub since: SystemTime,
+    /// How long ago that was (database clock).
+    pub age: Duration,
+    /// Accepted pings of this change that no pull has answered yet, the latest one included.
+    pub unpulled_pings: u64,
+}
+
 impl OutboxStats {
     /// Whether the outbox holds no row at all: every change was delivered (confirmed, with
     /// pull confirmation) and nothing is parked.
@@ -246,6 +271,42 @@ impl<DB: Backend> Outbox<DB> {
                 // Written by this crate only; a hand-written value reads as a refusal.
                 kind: kind.parse().unwrap_or(ParkKind::Refused),
                 parked_at: UNIX_EPOCH + millis(parked_at),
+            })
+            .collect())
+    }
+
+    /// Up to `limit` rows awaiting their pull (those [`OutboxStats::awaiting_pull`] counts),
+    /// the longest waiting first.
+    ///
+    /// # Errors
+    ///
+    /// [`OutboxError::Database`] when the query fails.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use sqlx::SqlitePool;
+    /// use tower_livefyre::outbox::Outbox;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
+    /// outbox.migrate().await?;
+    /// for row in outbox.awaiting(100).await? {
+    ///     eprintln!("{}: {} unanswered pings", row.user_id, row.unpulled_pings);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn awaiting(&self, limit: u32) -> Result<Vec<AwaitingPull>, OutboxError> {
+        let sql = self.statements()?;
+        let rows = DB::awaiting(&self.pool, sql, i64::from(limit)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, since, unpulled_pings, now)| AwaitingPull {
+                user_id,
+                since: UNIX_EPOCH + millis(since),
+                age: millis(now.saturating_sub(since)),
+                unpulled_pings: count(unpulled_pings),
             })
             .collect())
     }

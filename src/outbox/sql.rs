@@ -60,6 +60,9 @@ pub(crate) struct Statements {
     pub(crate) stats: &'static str,
     /// `$1` limit. `user_id, attempts, last_error, park_kind, parked_at`.
     pub(crate) parked: &'static str,
+    /// `$1` limit. `user_id, awaiting_since, unpulled_pings, now` of the rows awaiting their
+    /// pull and not leased (the `awaiting` of `stats`), the longest waiting first.
+    pub(crate) awaiting_rows: &'static str,
     pub(crate) requeue_all: &'static str,
     /// `$1` user id.
     pub(crate) requeue_one: &'static str,
@@ -217,6 +220,14 @@ macro_rules! statements {
                 COALESCE(park_kind, 'refused'), parked_at \
                 FROM livefyre_outbox WHERE parked_at IS NOT NULL \
                 ORDER BY parked_at, user_id LIMIT $1",
+            awaiting_rows: concat!(
+                "SELECT user_id, awaiting_since, unpulled_pings, ",
+                now_ms!($d),
+                " FROM livefyre_outbox WHERE parked_at IS NULL AND awaiting_since IS NOT NULL \
+                 AND NOT (",
+                leased!($d),
+                ") ORDER BY awaiting_since, user_id LIMIT $1"
+            ),
             requeue_all: requeue!($d, ""),
             requeue_one: requeue!($d, " AND user_id = $1"),
             notify: $notify,

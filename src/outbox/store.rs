@@ -105,6 +105,9 @@ pub(crate) type RawStats = (i64, i64, i64, i64, Option<i64>, Option<i64>, i64, i
 /// `user_id, attempts, last_error, park_kind, parked_at`.
 pub(crate) type RawParked = (String, i64, String, String, i64);
 
+/// `user_id, awaiting_since, unpulled_pings, now` (ms).
+pub(crate) type RawAwaiting = (String, i64, i64, i64);
+
 /// The outcomes of `kind` as the JSON array the batched statements read.
 fn batch(outcomes: &[Outcome], pick: fn(&Outcome) -> bool) -> Option<String> {
     let rows: Vec<_> = outcomes
@@ -186,6 +189,12 @@ pub(crate) mod private {
             sql: &'static Statements,
             limit: i64,
         ) -> impl Future<Output = Result<Vec<RawParked>, sqlx::Error>> + Send;
+
+        fn awaiting(
+            pool: &Pool<Self>,
+            sql: &'static Statements,
+            limit: i64,
+        ) -> impl Future<Output = Result<Vec<RawAwaiting>, sqlx::Error>> + Send;
 
         /// Requeues every parked row, or `user_id`'s; returns how many.
         fn requeue(
@@ -405,6 +414,14 @@ macro_rules! store {
                 limit: i64,
             ) -> Result<Vec<RawParked>, sqlx::Error> {
                 sqlx::query_as(sql.parked).bind(limit).fetch_all(pool).await
+            }
+
+            async fn awaiting(
+                pool: &Pool<Self>,
+                sql: &'static Statements,
+                limit: i64,
+            ) -> Result<Vec<RawAwaiting>, sqlx::Error> {
+                sqlx::query_as(sql.awaiting_rows).bind(limit).fetch_all(pool).await
             }
 
             async fn requeue(

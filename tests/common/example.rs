@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 pub struct Example {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The admin listener's address, from an `admin on http://ADDR` banner line (the server
+    /// example's).
+    pub admin: Option<SocketAddr>,
     /// The stdout lines after `listening on`, as they come.
     pub stdout: mpsc::Receiver<String>,
     /// The stdout lines up to and including `listening on`.
@@ -98,6 +101,10 @@ impl Example {
         let mut command = Command::new(example_path(name));
         command
             .env("LISTEN_ADDR", "127.0.0.1:0")
+            // The server example's admin listener and in-process emulator: never a fixed
+            // port another test (or a developer's server) holds.
+            .env("ADMIN_ADDR", "127.0.0.1:0")
+            .env("EMULATOR_ADDR", "127.0.0.1:0")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -133,9 +140,14 @@ impl Example {
                 break addr.parse().unwrap();
             }
         };
+        let admin = banner
+            .iter()
+            .find_map(|line| line.strip_prefix("admin on http://"))
+            .map(|addr| addr.parse().unwrap());
         Example {
             child,
             addr,
+            admin,
             stdout: receiver,
             banner,
             all_stdout,

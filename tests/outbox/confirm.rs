@@ -122,6 +122,14 @@ pub(super) async fn a_pinged_row_stays_until_its_pull_and_refused_pulls_confirm_
     let stats = outbox.stats().await.unwrap();
     assert_eq!((stats.pending, stats.in_flight, stats.parked), (0, 0, 0));
     assert!(stats.oldest_awaiting_pull_age.is_some());
+    // `awaiting` lists the row the count counts.
+    let rows = outbox.awaiting(10).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].user_id.as_str(), rows[0].unpulled_pings),
+        ("ann.lee", 1)
+    );
+    assert!(rows[0].age <= stats.oldest_awaiting_pull_age.unwrap() + ms(1000));
 
     // Another user's pull, a refused token (403), an unknown user (404), a failing source
     // (500): the row stays.
