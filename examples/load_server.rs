@@ -7,7 +7,10 @@
 //! accept loop and connection settings, so the difference is the crate's per-request work.
 //!
 //! Environment: `LISTEN_ADDR` (default `127.0.0.1:3100`), `LOAD_WORKERS` (tokio worker
-//! threads, default one per core), `LIVEFYRE_NETWORK`, `LIVEFYRE_NETWORK_KEY` (as the other examples).
+//! threads, default one per core), `LIVEFYRE_NETWORK`, `LIVEFYRE_NETWORK_KEY` (as the other examples),
+//! `LOAD_METRICS=prometheus` (installs `metrics-exporter-prometheus`'s recorder, to measure
+//! the cost of the crate's metrics with a real recorder; they are emitted only when the
+//! server is built with `--features metrics`, as `LOAD_FEATURES=metrics scripts/load.sh` does).
 
 mod support;
 
@@ -44,6 +47,23 @@ fn start() -> Result<(), Box<dyn Error>> {
 
 async fn run() -> Result<(), Box<dyn Error>> {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    // Kept alive for the life of the server: the recorder's histograms are drained by upkeep.
+    let _prometheus = match support::var("LOAD_METRICS")?.as_deref() {
+        None | Some("") => None,
+        Some("prometheus") => {
+            let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .map_err(|e| format!("installing the Prometheus recorder: {e}"))?;
+            let upkeep = handle.clone();
+            Some(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    upkeep.run_upkeep();
+                }
+            }))
+        }
+        Some(other) => return Err(format!("LOAD_METRICS {other:?}: expected `prometheus`").into()),
+    };
     let (network, _) = support::network_from_env()?;
     let profiles = support::demo_profiles();
     let listener = TcpListener::bind(support::listen_addr("127.0.0.1:3100")?).await?;

@@ -24,7 +24,7 @@
 # odd rounds run bare first, even rounds pull first), CONNECTIONS (default 64), THREADS (wrk
 # threads, default 1), PORT (default 3100), FIRST_SIGHT_TOKENS (default 64), LOAD_WORKERS
 # (the server's tokio worker threads, default: one per core), PIN (1 pins the server to CPU
-# 0 and wrk to CPU 1).
+# 0 and wrk to CPU 1), LOAD_FEATURES (crate features to build the server with, e.g. `metrics`).
 # Installs wrk from Debian if missing. Refuses to start if anything listens on PORT; the
 # server is started, checked to be the process listening, and stopped by PID (also on
 # Ctrl-C or error); only loopback is ever targeted; every run is bounded by DURATION.
@@ -65,7 +65,9 @@ if ! command -v wrk >/dev/null; then
   $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --quiet --release --example load_server
+# LOAD_FEATURES: crate features for the server, e.g. `metrics` (the metrics cost comparison).
+# shellcheck disable=SC2086 # word splitting of the feature flag is intended
+cargo build --quiet --release --example load_server ${LOAD_FEATURES:+--features "$LOAD_FEATURES"}
 SERVER=target/release/examples/load_server
 
 # System tokens for the load network (HS256 over the raw key bytes), one per line: $2 of

@@ -31,6 +31,8 @@
 //!   URL, with retries.
 //! - `emulator::Emulator` (feature `emulator`): the Livefyre side of the sequence, to test an
 //!   integration end to end on one machine.
+//! - `metrics` (feature `metrics`): counters, gauges and histograms of pulls, refusals, pings
+//!   and the outbox through the `metrics` facade; the module's docs hold the table of names.
 //!
 //! # Quick start
 //!
@@ -74,6 +76,9 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod emulator;
 pub mod lftoken;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 mod network;
 #[cfg(feature = "outbox")]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]

@@ -75,3 +75,32 @@ where
         self(reason)
     }
 }
+
+#[cfg(feature = "metrics")]
+impl LftokenRejection {
+    /// The `reason` label of `livefyre_lftoken_rejections_total`: a fixed set, exhaustive
+    /// over the variants so that a new one needs a label.
+    pub(crate) fn metric_reason(&self) -> crate::metrics::RejectionReason {
+        use crate::metrics::RejectionReason as R;
+        match self {
+            Self::Missing => R::Missing,
+            Self::Empty => R::Empty,
+            Self::Duplicated => R::Duplicated,
+            Self::NotUtf8 => R::NotUtf8,
+            Self::TooLong { .. } => R::TooLong,
+            Self::Invalid(error) => match error {
+                TokenError::Malformed(_) => R::Malformed,
+                TokenError::UnsupportedAlgorithm => R::UnsupportedAlgorithm,
+                TokenError::BadSignature => R::BadSignature,
+                TokenError::MissingClaim(_) => R::MissingClaim,
+                TokenError::MistypedClaim(_) => R::MistypedClaim,
+                TokenError::ClaimOutOfRange(_) => R::ClaimOutOfRange,
+                TokenError::WrongDomain => R::WrongDomain,
+                TokenError::NotSystemUser => R::NotSystemUser,
+                TokenError::Expired => R::Expired,
+                TokenError::TooLong { .. } => R::TooLong,
+                TokenError::DisplayNameTooLong { .. } | TokenError::Signing => R::Invalid,
+            },
+        }
+    }
+}

@@ -86,6 +86,12 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         match self.check(&request) {
             Ok((claims, pair)) => {
+                #[cfg(feature = "metrics")]
+                crate::metrics::lftoken_accepted(if claims.signed_with_previous_key() {
+                    crate::metrics::TokenKey::Previous
+                } else {
+                    crate::metrics::TokenKey::Current
+                });
                 if self.config.strip_token {
                     strip_token(request.uri_mut(), pair);
                 }
@@ -94,6 +100,8 @@ where
             }
             Err(reason) => {
                 tracing::debug!(%reason, "lftoken refused");
+                #[cfg(feature = "metrics")]
+                crate::metrics::lftoken_rejected(reason.metric_reason());
                 let mut response = self.make_rejection.make_rejection(&reason);
                 response.extensions_mut().insert(reason);
                 ResponseFuture::rejected(response)

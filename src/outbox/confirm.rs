@@ -124,13 +124,19 @@ impl<S: ProfileSource, DB: Backend> ConfirmPulls<S, DB> {
         let id = id.clone();
         tokio::spawn(async move {
             match DB::confirm_pull(&pool, sql, id.as_str(), generation).await {
-                Ok(Some(age_ms)) => tracing::info!(
-                    target: "tower_livefyre::outbox",
-                    user_id = %id,
-                    generation,
-                    since_enqueue_ms = age_ms,
-                    "pull confirmed; change delivered"
-                ),
+                Ok(Some(age_ms)) => {
+                    tracing::info!(
+                        target: "tower_livefyre::outbox",
+                        user_id = %id,
+                        generation,
+                        since_enqueue_ms = age_ms,
+                        "pull confirmed; change delivered"
+                    );
+                    #[cfg(feature = "metrics")]
+                    crate::metrics::outbox_confirmed(std::time::Duration::from_millis(
+                        u64::try_from(age_ms).unwrap_or(0),
+                    ));
+                }
                 Ok(None) => tracing::debug!(
                     target: "tower_livefyre::outbox",
                     user_id = %id,

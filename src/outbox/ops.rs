@@ -238,6 +238,39 @@ impl<DB: Backend> Outbox<DB> {
         })
     }
 
+    /// Reads [`stats`](Self::stats) and publishes them as the gauges `livefyre_outbox_rows`
+    /// and `livefyre_outbox_oldest_age_seconds` (see [the metrics table](crate::metrics)),
+    /// returning them too. A running [`Relay`](super::Relay) calls it at most once a second;
+    /// call it yourself, from your `/metrics` handler say, where no relay runs. Feature
+    /// `metrics`.
+    ///
+    /// # Errors
+    ///
+    /// [`OutboxError::Database`] when the query fails; the gauges keep their last values.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use sqlx::SqlitePool;
+    /// use tower_livefyre::outbox::Outbox;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let outbox = Outbox::new(SqlitePool::connect("sqlite::memory:").await?);
+    /// outbox.migrate().await?;
+    /// // With a recorder installed, `livefyre_outbox_rows{state="pending"}` is now 0.
+    /// let stats = outbox.record_metrics().await?;
+    /// assert!(stats.is_empty());
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub async fn record_metrics(&self) -> Result<OutboxStats, OutboxError> {
+        let stats = self.stats().await?;
+        crate::metrics::outbox_stats(&stats);
+        Ok(stats)
+    }
+
     /// Up to `limit` parked rows with their reasons, the longest parked first.
     ///
     /// # Errors

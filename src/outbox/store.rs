@@ -71,6 +71,19 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    /// The `outcome` label of `livefyre_outbox_outcomes_total`.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn metric_outcome(&self) -> crate::metrics::OutboxOutcome {
+        use crate::metrics::OutboxOutcome as O;
+        match self {
+            Self::Delivered(_) => O::Delivered,
+            Self::AwaitPull(_) => O::AwaitingPull,
+            Self::Retry { .. } => O::Retry,
+            Self::Park { .. } => O::Parked,
+            Self::Release(_) => O::Released,
+        }
+    }
+
     fn row(&self) -> &Claim {
         match self {
             Self::Delivered(row) | Self::AwaitPull(row) | Self::Release(row) => row,

@@ -115,13 +115,18 @@ where
                     let response = match ready!(response.poll(cx)) {
                         Ok(response) => response,
                         Err(error) => {
-                            return Poll::Ready(Err(classify_error(error.into(), *this.timeout)));
+                            let outcome = Err(classify_error(error.into(), *this.timeout));
+                            #[cfg(feature = "metrics")]
+                            record(&outcome, this.started.elapsed());
+                            return Poll::Ready(outcome);
                         }
                     };
                     let status = response.status();
                     tracing::debug!(status = status.as_u16(), "Livefyre answered");
                     let retry_after = retry_after(response.headers(), SystemTime::now());
                     let outcome = classify_status(status, retry_after);
+                    #[cfg(feature = "metrics")]
+                    record(&outcome, this.started.elapsed());
                     // What is left of the attempt's timeout; `sleep` clamps huge values.
                     let left = this.timeout.saturating_sub(this.started.elapsed());
                     this.state.set(State::Draining {
@@ -198,6 +203,27 @@ fn classify_error(error: BoxError, timeout: Duration) -> PingError {
             source: error,
         }
     }
+}
+
+/// Counts one attempt in `livefyre_ping_attempts_total` and its duration.
+#[cfg(feature = "metrics")]
+fn record(outcome: &Result<(), PingError>, elapsed: Duration) {
+    use crate::metrics::PingOutcome as O;
+    let label = match outcome {
+        Ok(()) => O::Ok,
+        Err(PingError::Forbidden { .. }) => O::Forbidden,
+        Err(PingError::Status { status, .. }) if *status == StatusCode::TOO_MANY_REQUESTS => {
+            O::RateLimited
+        }
+        Err(PingError::Status { status, .. }) if status.is_server_error() => O::ServerError,
+        Err(PingError::Status { status, .. }) if status.is_client_error() => O::ClientError,
+        Err(PingError::Status { .. }) => O::OtherStatus,
+        Err(PingError::Timeout { .. }) => O::Timeout,
+        Err(PingError::Connect { .. }) => O::ConnectFailed,
+        // Transport, and what a single attempt never is (no request made).
+        Err(_) => O::TransportFailed,
+    };
+    crate::metrics::ping_attempted(label, elapsed);
 }
 
 fn is_connect(error: &(dyn StdError + Send + Sync + 'static)) -> bool {

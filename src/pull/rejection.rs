@@ -72,3 +72,20 @@ impl PullRejection {
         self.status().is_server_error()
     }
 }
+
+#[cfg(feature = "metrics")]
+impl PullRejection {
+    /// The `outcome` label of `livefyre_pull_answers_total`.
+    pub(crate) fn metric_outcome(&self) -> crate::metrics::PullOutcome {
+        use crate::metrics::PullOutcome as O;
+        match self {
+            Self::MethodNotAllowed => O::MethodNotAllowed,
+            Self::MissingId | Self::DuplicateId | Self::InvalidId(_) => O::BadRequest,
+            Self::NotFound => O::NotFound,
+            Self::SourceFailed(_) => O::SourceFailed,
+            Self::Timeout(_) => O::Timeout,
+            Self::InvalidProfile(_) => O::InvalidProfile,
+            Self::IdMismatch => O::IdMismatch,
+        }
+    }
+}

@@ -153,16 +153,18 @@ impl<S: ProfileSource, B> Service<Request<B>> for PullService<S> {
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        #[cfg_attr(not(feature = "metrics"), allow(clippy::let_unit_value))]
+        let started = started();
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
             let mut response = refuse(PullRejection::MethodNotAllowed);
             response
                 .headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return ResponseFuture::ready(response);
+            return ResponseFuture::ready(answered(response, started));
         }
         let id = match self.config.id.extract(request.uri()) {
             Ok(id) => id,
-            Err(reason) => return ResponseFuture::ready(refuse(reason)),
+            Err(reason) => return ResponseFuture::ready(answered(refuse(reason), started)),
         };
         // A profile held in memory is answered here, with nothing copied or boxed.
         if let Some(profile) = self.source.profile_ref(&id) {
@@ -170,19 +172,51 @@ impl<S: ProfileSource, B> Service<Request<B>> for PullService<S> {
                 Ok(()) => profile_response(profile),
                 Err(reason) => refuse_logged(reason, &id),
             };
-            return ResponseFuture::ready(response);
+            return ResponseFuture::ready(answered(response, started));
         }
         // Checked by `extract`; the one copy an asynchronous lookup needs anyway.
         let id = UserId::from_checked(id.into_owned());
         let source = self.source.clone();
         let timeout = self.config.timeout;
         ResponseFuture::lookup(async move {
-            match lookup(&*source, &id, timeout).await {
+            let response = match lookup(&*source, &id, timeout).await {
                 Ok(profile) => profile_response(&profile),
                 Err(reason) => refuse_logged(reason, &id),
-            }
+            };
+            answered(response, started)
         })
     }
+}
+
+/// When a pull arrived, for `livefyre_pull_duration_seconds`; nothing without the `metrics`
+/// feature.
+#[cfg(feature = "metrics")]
+type Started = std::time::Instant;
+#[cfg(not(feature = "metrics"))]
+type Started = ();
+
+#[cfg(feature = "metrics")]
+fn started() -> Started {
+    std::time::Instant::now()
+}
+#[cfg(not(feature = "metrics"))]
+#[inline]
+fn started() -> Started {}
+
+/// The answer, counted in `livefyre_pull_answers_total` by its outcome (the rejection in its
+/// extensions, if any) with the `metrics` feature; unchanged without it.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+fn answered(response: Response<Full<Bytes>>, started: Started) -> Response<Full<Bytes>> {
+    #[cfg(feature = "metrics")]
+    {
+        let outcome = response.extensions().get::<PullRejection>().map_or(
+            crate::metrics::PullOutcome::Ok,
+            PullRejection::metric_outcome,
+        );
+        crate::metrics::pull_answered(outcome, started);
+    }
+    response
 }
 
 /// The profile for `id`, checked to be one Livefyre accepts for that id.

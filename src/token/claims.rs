@@ -35,6 +35,8 @@ struct Inner {
     user_id_end: usize,
     has_display_name: bool,
     expires: f64,
+    /// Verified by a key added with `with_previous_key`, not the current one.
+    previous_key: bool,
 }
 
 impl LivefyreClaims {
@@ -43,6 +45,7 @@ impl LivefyreClaims {
         user_id: &str,
         display_name: Option<&str>,
         expires: f64,
+        previous_key: bool,
     ) -> Self {
         let name = display_name.unwrap_or_default();
         let mut text = String::with_capacity(domain.len() + user_id.len() + name.len());
@@ -56,6 +59,7 @@ impl LivefyreClaims {
                 user_id_end: domain.len() + user_id.len(),
                 has_display_name: display_name.is_some(),
                 expires,
+                previous_key,
             }),
         }
     }
@@ -86,6 +90,26 @@ impl LivefyreClaims {
     pub fn expires(&self) -> f64 {
         self.inner.expires
     }
+
+    /// Whether the token was signed with one of the network's previous keys
+    /// ([`Network::with_previous_key`](crate::Network::with_previous_key)) rather than its
+    /// current one: once no accepted token is, the previous key can be retired.
+    ///
+    /// ```
+    /// use tower_livefyre::Network;
+    ///
+    /// let old = Network::new("labs.fyre.co", "old-key")?;
+    /// let rotated = Network::new("labs.fyre.co", "new-key")?.with_previous_key("old-key")?;
+    /// let claims = rotated.validate_livefyre_token(&old.build_livefyre_token()?)?;
+    /// assert!(claims.signed_with_previous_key());
+    /// let claims = rotated.validate_livefyre_token(&rotated.build_livefyre_token()?)?;
+    /// assert!(!claims.signed_with_previous_key());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn signed_with_previous_key(&self) -> bool {
+        self.inner.previous_key
+    }
 }
 
 impl fmt::Debug for LivefyreClaims {
@@ -95,6 +119,7 @@ impl fmt::Debug for LivefyreClaims {
             .field("user_id", &self.user_id())
             .field("display_name", &self.display_name())
             .field("expires", &self.expires())
+            .field("signed_with_previous_key", &self.signed_with_previous_key())
             .finish()
     }
 }

@@ -97,7 +97,7 @@ fn validate_all_but_expiry(network: &Network, token: &str) -> Result<LivefyreCla
     // Authenticate before parsing the payload: nothing unsigned reaches the JSON parser
     // beyond the header.
     let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
-    verify_signature(network.verifying_keys(), signed.as_bytes(), signature_b64)?;
+    let key_index = verify_signature(network.verifying_keys(), signed.as_bytes(), signature_b64)?;
 
     // Decoded on the stack when it fits (Livefyre's payloads are about 120 bytes).
     let mut on_stack = [0u8; PAYLOAD_ON_STACK];
@@ -137,6 +137,7 @@ fn validate_all_but_expiry(network: &Network, token: &str) -> Result<LivefyreCla
         &user_id,
         display_name,
         expires,
+        key_index > 0,
     ))
 }
 
@@ -160,21 +161,20 @@ fn payload_not_base64<E>(_: E) -> TokenError {
     TokenError::Malformed("payload is not unpadded base64url")
 }
 
+/// The index in `keys` of the first key that verifies the signature (0: the current key).
 fn verify_signature(
     keys: &[VerifyingKey],
     signed: &[u8],
     signature_b64: &str,
-) -> Result<(), TokenError> {
+) -> Result<usize, TokenError> {
     let mut signature = [0u8; 32];
     match URL_SAFE_NO_PAD.decode_slice(signature_b64, &mut signature) {
         Ok(32) => {}
         _ => return Err(TokenError::BadSignature),
     }
-    if keys.iter().any(|key| key.verifies(signed, &signature)) {
-        Ok(())
-    } else {
-        Err(TokenError::BadSignature)
-    }
+    keys.iter()
+        .position(|key| key.verifies(signed, &signature))
+        .ok_or(TokenError::BadSignature)
 }
 
 /// Parses a JSON object; serde would also accept an array for a struct, which no JWT has.

@@ -70,6 +70,9 @@ pub(super) struct Engine<DB: Backend> {
     /// The ping rate cap, and when it lets the next ping start (while one waits for it).
     limiter: Option<governor::DefaultDirectRateLimiter>,
     next_start: Option<Instant>,
+    /// The last publication of the outbox gauges (`Outbox::record_metrics`), if any.
+    #[cfg(feature = "metrics")]
+    stats: Option<(Instant, JoinHandle<()>)>,
 }
 
 impl<DB: Backend> Engine<DB> {
@@ -106,6 +109,8 @@ impl<DB: Backend> Engine<DB> {
                 governor::RateLimiter::direct(quota)
             }),
             next_start: None,
+            #[cfg(feature = "metrics")]
+            stats: None,
         }
     }
 
@@ -136,9 +141,9 @@ impl<DB: Backend> Engine<DB> {
                     self.stop_by = Some(after(Instant::now(), settings.shutdown_grace));
                 }
                 Some(first) = self.in_flight.next(), if !self.in_flight.is_empty() => {
-                    self.outcomes.push(first);
+                    self.keep(first);
                     while let Some(Some(more)) = self.in_flight.next().now_or_never() {
-                        self.outcomes.push(more);
+                        self.keep(more);
                     }
                     self.wanted = true;
                 }
@@ -150,6 +155,8 @@ impl<DB: Backend> Engine<DB> {
                 _ = ticker.tick(), if self.stop_by.is_none() => {
                     self.wanted = true;
                     self.window_end = Instant::now();
+                    #[cfg(feature = "metrics")]
+                    self.publish_stats();
                 }
                 () = tokio::time::sleep_until(self.window_end), if waiting_for_window => {}
                 () = sleep_until(self.next_start), if self.next_start.is_some() => self.next_start = None,
@@ -179,7 +186,7 @@ impl<DB: Backend> Engine<DB> {
                 self.in_flight
                     .push(Box::pin(attempt(client, settings, row, lease_end)));
             } else {
-                self.outcomes.push(give_back(row));
+                self.keep(give_back(row));
             }
         }
     }
@@ -190,6 +197,37 @@ impl<DB: Backend> Engine<DB> {
         let limiter = self.limiter.as_ref()?;
         let refused = limiter.check().err()?;
         Some(refused.wait_time_from(governor::clock::DefaultClock::default().now()))
+    }
+
+    /// Keeps an outcome for the next write-back; with the `metrics` feature, counts it.
+    fn keep(&mut self, outcome: Outcome) {
+        #[cfg(feature = "metrics")]
+        crate::metrics::outbox_outcome(outcome.metric_outcome());
+        self.outcomes.push(outcome);
+    }
+
+    /// Publishes the outbox gauges on a task of its own, at most once a second and one
+    /// publication at a time, so that a slow stats query never holds the relay up.
+    #[cfg(feature = "metrics")]
+    fn publish_stats(&mut self) {
+        let busy = self
+            .stats
+            .as_ref()
+            .is_some_and(|(at, task)| !task.is_finished() || at.elapsed() < Duration::from_secs(1));
+        if busy {
+            return;
+        }
+        let outbox = self.relay.outbox.clone();
+        let task = tokio::spawn(async move {
+            if let Err(error) = outbox.record_metrics().await {
+                tracing::debug!(
+                    target: "tower_livefyre::outbox",
+                    %error,
+                    "reading the outbox stats for the metrics failed; trying again later"
+                );
+            }
+        });
+        self.stats = Some((Instant::now(), task));
     }
 
     /// Claims the next rows (writing back the outcomes so far) when they may be found and
