@@ -1,7 +1,7 @@
 //! The hot path against its floor, paired in time: `cargo bench --bench paired`.
 //!
-//! Each row times B against A in short alternating blocks (~2 ms each, A B or B A drawn at
-//! random per pair) in one thread, and reports the median and the spread of the per-pair
+//! Each row times B against A in short alternating slices (a pair is ~2 ms of each side in 16
+//! slices, A B or B A drawn at random per slice) in one thread, and reports the median and the spread of the per-pair
 //! ratios B/A (see `support/pairing.rs`). A busy second on the shared machine then slows both
 //! blocks of a pair, not one side of the comparison.
 //!
