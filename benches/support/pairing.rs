@@ -146,18 +146,20 @@ impl Runner {
         }
         if let Some(side) = self.profile {
             let until = Instant::now() + Duration::from_secs(self.profile_secs);
-            eprintln!(
-                "{name}: side {} only for {} s",
-                if side == Side::A { "A" } else { "B" },
-                self.profile_secs
-            );
+            let (mut iterations, mut cpu_ns) = (0u64, 0.0);
             while Instant::now() < until {
-                if side == Side::A {
-                    run_block(&mut a, 1_000);
+                cpu_ns += if side == Side::A {
+                    run_block(&mut a, 1_000).cpu_ns
                 } else {
-                    run_block(&mut b, 1_000);
-                }
+                    run_block(&mut b, 1_000).cpu_ns
+                };
+                iterations += 1_000;
             }
+            eprintln!(
+                "{name}: side {}: {iterations} iterations, {:.1} ns of CPU time each",
+                if side == Side::A { "A" } else { "B" },
+                cpu_ns / iterations as f64
+            );
             return;
         }
         let (pairs, warmup, block) = match self.mode {
