@@ -10,31 +10,13 @@
 use std::hint::black_box;
 use std::time::{Duration, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
-use hmac::{Hmac, Mac};
+use fixtures::{KEY, NETWORK, OwnedClaims, floor, prepared_key};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
-use sha2::Sha256;
 use tower_livefyre::{Network, UserId};
 
-const NETWORK: &str = "labs.fyre.co";
-const KEY: &str = "labs-network-key-for-benchmarks";
-
-#[derive(Deserialize)]
-struct OwnedClaims {
-    domain: String,
-    user_id: String,
-    expires: f64,
-}
-
-#[derive(Deserialize)]
-struct BorrowedClaims<'a> {
-    domain: &'a str,
-    user_id: &'a str,
-    expires: f64,
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 fn validation(c: &mut Criterion) {
     let network = Network::new(NETWORK, KEY).unwrap();
@@ -98,22 +80,8 @@ fn validation(c: &mut Criterion) {
         })
     });
 
-    let prepared = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
-    group.bench_function("floor", |b| {
-        b.iter(|| {
-            let token = black_box(token.as_str());
-            let (signed, signature) = token.rsplit_once('.').unwrap();
-            let payload_b64 = signed.split_once('.').unwrap().1;
-            let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
-            let mut mac = prepared.clone();
-            mac.update(signed.as_bytes());
-            mac.verify_slice(&signature).unwrap();
-            let payload = URL_SAFE_NO_PAD.decode(payload_b64).unwrap();
-            let claims: BorrowedClaims<'_> = serde_json::from_slice(&payload).unwrap();
-            assert!(claims.domain == NETWORK && claims.user_id == "system");
-            claims.expires
-        })
-    });
+    let prepared = prepared_key();
+    group.bench_function("floor", |b| b.iter(|| floor(&prepared, black_box(&token))));
 
     group.finish();
 }

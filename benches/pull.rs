@@ -10,31 +10,15 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::time::Duration;
 
-use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::Full;
+use fixtures::{bare_response, first_sight_uris, profile};
+use http::{Request, StatusCode};
 use tower::{Service, ServiceExt};
-use tower_livefyre::{
-    EmailNotifications, Frequency, Name, Network, Profile, UserId, pull_endpoint,
-};
+use tower_livefyre::{Network, pull_endpoint};
 
-fn profile() -> Profile {
-    Profile::new("ann.lee".parse().unwrap(), "Ann Lee")
-        .with_name(Name::new().with_first("Ann").with_last("Lee"))
-        .with_email("ann.lee@example.com")
-        .with_image_url("https://example.com/avatars/ann.lee.png")
-        .with_profile_url("https://example.com/users/ann.lee")
-        .with_tags(["staff", "early_adopter"])
-        .with_email_notifications(
-            EmailNotifications::new()
-                .with_replies(Frequency::Immediately)
-                .with_comments(Frequency::Often),
-        )
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 fn stack(c: &mut Criterion) {
     let network = Network::new("labs.fyre.co", "labs-network-key-for-benchmarks").unwrap();
@@ -57,14 +41,7 @@ fn stack(c: &mut Criterion) {
     );
 
     // Distinct valid tokens (one `expires` second apart): 8 times the 8 a thread remembers.
-    let first_sight: Vec<String> = (0..64)
-        .map(|n| {
-            let token = network
-                .build_user_auth_token(&UserId::SYSTEM, "system", Duration::from_secs(86_400 + n))
-                .unwrap();
-            format!("/livefyre/pull?id=ann.lee&lftoken={token}")
-        })
-        .collect();
+    let first_sight = first_sight_uris(&network, 64);
 
     let mut group = c.benchmark_group("stack");
     for (name, uris, status) in [
@@ -107,13 +84,9 @@ fn stack(c: &mut Criterion) {
                 let request = Request::get(black_box(uri.as_str())).body(()).unwrap();
                 let query = request.uri().query().unwrap_or_default().as_bytes();
                 let id = form_urlencoded::parse(query).find_map(|(k, v)| (k == "id").then_some(v));
-                let profile = id.and_then(|id| profiles.get(id.as_ref())).unwrap();
-                let mut response =
-                    Response::new(Full::new(Bytes::from(serde_json::to_vec(profile).unwrap())));
-                let headers = response.headers_mut();
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                response
+                let profile = id.and_then(|id| profiles.get(id.as_ref()));
+                assert!(profile.is_some());
+                bare_response(profile)
             })
         });
     }

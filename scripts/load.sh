@@ -24,7 +24,11 @@
 # odd rounds run bare first, even rounds pull first), CONNECTIONS (default 64), THREADS (wrk
 # threads, default 1), PORT (default 3100), FIRST_SIGHT_TOKENS (default 64), LOAD_WORKERS
 # (the server's tokio worker threads, default: one per core), PIN (1 pins the server to CPU
-# 0 and wrk to CPU 1), LOAD_FEATURES (crate features to build the server with, e.g. `metrics`).
+# 0 and wrk to CPU 1), LOAD_FEATURES (crate features to build the server with, e.g. `metrics`),
+# SOURCE (`memory`, the default: both handlers answer from a map;
+# `sqlite`: both read the profile from the server example's SQLite `users` table with the
+# same query, a file in the scratch directory; the gate's cost then shows beside a real
+# lookup's).
 # Installs wrk from Debian if missing. Refuses to start if anything listens on PORT; the
 # server is started, checked to be the process listening, and stopped by PID (also on
 # Ctrl-C or error); only loopback is ever targeted; every run is bounded by DURATION.
@@ -38,6 +42,12 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-1}"
 PORT="${PORT:-3100}"
 FIRST_SIGHT_TOKENS="${FIRST_SIGHT_TOKENS:-64}"
+SOURCE="${SOURCE:-memory}"
+case "$SOURCE" in
+  memory | sqlite) ;;
+  *) echo "error: SOURCE must be memory or sqlite (got $SOURCE)" >&2; exit 2;;
+esac
+export LOAD_SOURCE="$SOURCE"
 ADDR="127.0.0.1:${PORT}"
 PULL_PATH="/livefyre/pull?id=ann.lee&lftoken="
 export LIVEFYRE_NETWORK="load.fyre.co"
@@ -91,6 +101,9 @@ VALID="$(tokens "$LIVEFYRE_NETWORK_KEY" 1)"
 FORGED="$(tokens "not-the-network-key" 1)"
 
 SCRATCH="$(mktemp -d)"
+# With SOURCE=sqlite: one database file for every run (each server start creates the table
+# and seeds the demo profiles if they are not there yet).
+export DATABASE_URL="sqlite://${SCRATCH}/users.db?mode=rwc"
 # wrk's Lua hook for the first-sight variant: each request takes the next of the distinct
 # tokens, round robin (one counter per wrk thread; with THREADS > 1 each thread starts 17
 # tokens further on, so no two threads send the same token at about the same time).
@@ -240,7 +253,7 @@ if [ "$MODE" = soak ]; then
   part=$(( (SOAK + 2) / 3 ))
   start_server pull
   url="http://${ADDR}${PULL_PATH}"
-  echo "machine: $(nproc) cores, $(uname -sr); soak ${SOAK}s; $(date -u +%FT%TZ)"
+  echo "machine: $(nproc) cores, $(uname -sr); soak ${SOAK}s; source $SOURCE; $(date -u +%FT%TZ)"
   echo "rss_kib start $(rss_kib "$SERVER_PID")"
   for i in 1 2 3; do
     # Half the connections with a valid token, half with a forged one, at the same time.
@@ -300,7 +313,7 @@ pairs() {
   echo "  $variant: pairs' req/s ratios ${rps_ratios[*]}"
 }
 
-echo "machine: $(nproc) cores, $(uname -sr); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s; $ROUNDS rounds; $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cores, $(uname -sr); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s; $ROUNDS rounds; source $SOURCE; $(date -u +%FT%TZ)"
 printf '%-18s %10s %12s %12s %10s %10s %8s\n' run req/s cpu_us/req wrk_us/req p50_ms p99_ms non2xx
 declare -A RATIO_RPS RATIO_CPU
 case "$MODE" in

@@ -6,6 +6,10 @@ use std::error::Error;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Response};
+use http_body_util::Full;
 use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile, UserId};
 
 /// The public demo key: fine on a laptop, never in production.
@@ -125,6 +129,21 @@ pub fn demo_profiles() -> HashMap<UserId, Profile> {
         .into_iter()
         .map(|profile| (profile.id.clone(), profile))
         .collect()
+}
+
+/// The answer of `load_server`'s bare handlers (and of the benches' bare twin): the
+/// profile's JSON, or an empty body; no checks.
+pub fn json_response(profile: Option<&Profile>) -> Response<Full<Bytes>> {
+    let mut response = match profile {
+        Some(profile) => Response::new(Full::new(Bytes::from(
+            serde_json::to_vec(profile).unwrap_or_default(),
+        ))),
+        None => Response::new(Full::default()),
+    };
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The `curl` line that pulls `id` like Livefyre would, for demo-key mode only.
