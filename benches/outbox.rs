@@ -2,7 +2,7 @@
 //!
 //! - `enqueue/*`: a transaction that inserts one row into an app table, with and without
 //!   `Outbox::enqueue` in it (SQLite file; Postgres when there is one, see
-//!   `tests/outbox/pg.rs`).
+//!   `tests/common/pg.rs`).
 //! - `drain/*`: 10,000 pings to a loopback sink answering 200, through the relay (claim,
 //!   ping, delete) against `PingClient::sync_users` alone, both with 16 in flight. Each
 //!   iteration is one whole drain; pings/s = 10,000 / time. The relay runs for the whole
@@ -21,9 +21,9 @@
 //!
 //! Run with `cargo bench --bench outbox` (`-- latency` for the last alone).
 
-#[path = "../tests/outbox/pg.rs"]
+#[path = "../tests/common/pg.rs"]
 mod pg;
-#[path = "../tests/outbox/sink.rs"]
+#[path = "../tests/common/sink.rs"]
 mod sink;
 
 use std::time::{Duration, Instant};

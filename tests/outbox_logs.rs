@@ -2,14 +2,12 @@
 //! never with a token or the key. One global subscriber, alone in this binary.
 
 mod common;
-#[path = "outbox/sink.rs"]
-mod sink;
 
 use std::time::Duration;
 
 use common::captured::Captured;
 
-use sink::{Answer, Sink};
+use common::sink::{Answer, Sink};
 use sqlx::sqlite::SqlitePoolOptions;
 use tower_livefyre::outbox::Outbox;
 use tower_livefyre::{Network, PingClient};

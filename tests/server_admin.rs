@@ -5,8 +5,8 @@
 //! listening on `EMULATOR_ADDR`.
 
 mod common;
-#[path = "outbox/pg.rs"]
-mod pg;
+
+use common::pg;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

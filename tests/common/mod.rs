@@ -4,6 +4,8 @@
 pub mod browser;
 pub mod captured;
 pub mod example;
+pub mod pg;
+pub mod sink;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

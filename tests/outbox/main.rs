@@ -1,10 +1,13 @@
 //! The outbox through its public API, on SQLite always and on Postgres when there is one
 //! (see `pg.rs`): each scenario is written once, generic over the backend.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod confirm;
+mod durable;
 mod outage;
-mod pg;
-mod sink;
+
+use common::{pg, sink};
 
 use std::collections::HashMap;
 use std::convert::Infallible;

@@ -3,16 +3,13 @@
 //! emulator is Livefyre. A server is SIGKILLed mid-drain and restarted; three relay
 //! processes share one Postgres while a fourth process serves and confirms the pulls.
 
-mod common;
-#[path = "outbox/pg.rs"]
-mod pg;
-
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::example::{Example, example_path};
-use common::uid;
+use super::common::example::{Example, example_path};
+use super::common::uid;
+use super::pg;
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePoolOptions;
 use tower_livefyre::emulator::Emulator;
