@@ -7,5 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+#[cfg(feature = "outbox")]
+mod admin_page;
 mod check_report;
 mod emulator_page;
