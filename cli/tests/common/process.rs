@@ -25,11 +25,11 @@ impl Listening {
         let stdout = child.stdout.take().unwrap();
         let (lines, received) = mpsc::channel();
         std::thread::spawn(move || {
+            // Read to the end even once nobody waits for lines: a closed pipe would make the
+            // process's next `println!` fail, and the process die under the test.
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
+                let _ = lines.send(line);
             }
         });
         let deadline = Instant::now() + STARTUP_TIMEOUT;
