@@ -70,6 +70,21 @@ async fn sqlite_outbox(dir: &std::path::Path) -> Outbox<Sqlite> {
     outbox
 }
 
+/// The SQLite outbox in `dir`, and the Postgres one when there is a server (see
+/// `tests/common/pg.rs`), both migrated.
+async fn outboxes(dir: &std::path::Path) -> (Outbox<Sqlite>, Option<Outbox<Postgres>>) {
+    let sqlite = sqlite_outbox(dir).await;
+    let postgres = match pg::pool().await {
+        Some(pool) => {
+            let outbox = Outbox::new(pool);
+            outbox.migrate().await.unwrap();
+            Some(outbox)
+        }
+        None => None,
+    };
+    (sqlite, postgres)
+}
+
 fn temp_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("tower-livefyre-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -102,12 +117,7 @@ where
 fn enqueue(c: &mut Criterion) {
     let rt = runtime();
     let dir = temp_dir();
-    let sqlite = rt.block_on(sqlite_outbox(&dir));
-    let postgres = rt.block_on(async {
-        let outbox = Outbox::new(pg::pool().await?);
-        outbox.migrate().await.unwrap();
-        Some(outbox)
-    });
+    let (sqlite, postgres) = rt.block_on(outboxes(&dir));
     let mut group = c.benchmark_group("enqueue");
     group
         .sample_size(30)
@@ -218,12 +228,7 @@ fn drain(c: &mut Criterion) {
     let rt = runtime();
     let dir = temp_dir();
     let sink = rt.block_on(sink::Sink::start());
-    let sqlite = rt.block_on(sqlite_outbox(&dir));
-    let postgres = rt.block_on(async {
-        let outbox = Outbox::new(pg::pool().await?);
-        outbox.migrate().await.unwrap();
-        Some(outbox)
-    });
+    let (sqlite, postgres) = rt.block_on(outboxes(&dir));
     let client = PingClient::new(network())
         .unwrap()
         .base_url(&sink.url)
@@ -347,12 +352,7 @@ where
 fn pull(c: &mut Criterion) {
     let rt = runtime();
     let dir = temp_dir();
-    let sqlite = rt.block_on(sqlite_outbox(&dir));
-    let postgres = rt.block_on(async {
-        let outbox = Outbox::new(pg::pool().await?);
-        outbox.migrate().await.unwrap();
-        Some(outbox)
-    });
+    let (sqlite, postgres) = rt.block_on(outboxes(&dir));
     let create =
         "CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, display_name TEXT NOT NULL)";
     let token = network().build_livefyre_token().unwrap();

@@ -10,7 +10,7 @@ use http::{Request, StatusCode};
 use tokio::sync::Notify;
 use tower::ServiceExt as _;
 use tower_livefyre::emulator::{Emulator, FaultLimit, FaultPlan, PingFault};
-use tower_livefyre::outbox::{Backend, ConfirmPulls, Outbox, ParkKind};
+use tower_livefyre::outbox::{Backend, ConfirmPulls, Outbox, ParkKind, Relay};
 use tower_livefyre::{
     BoxError, Lftoken, Profile, ProfileSource, PullService, PullUrlTemplate, UserId, pull_endpoint,
 };
@@ -91,6 +91,14 @@ async fn settle() {
     tokio::time::sleep(ms(150)).await;
 }
 
+/// A relay pinging `sink` with pull confirmation on, polling every 50 ms.
+fn confirming<DB: Backend>(outbox: &Outbox<DB>, sink: &Sink) -> Relay<DB> {
+    outbox
+        .relay(client(&sink.url))
+        .confirm_pulls(true)
+        .poll_interval(ms(50))
+}
+
 async fn awaiting<DB: Backend>(outbox: &Outbox<DB>, rows: u64) {
     until("rows awaiting their pull", || async {
         outbox.stats().await.unwrap().awaiting_pull == rows
@@ -112,12 +120,7 @@ pub(super) async fn a_pinged_row_stays_until_its_pull_and_refused_pulls_confirm_
     settle().await;
     assert_eq!(outbox.stats().await.unwrap().pending, 1);
 
-    let relay = start(
-        outbox
-            .relay(client(&sink.url))
-            .confirm_pulls(true)
-            .poll_interval(ms(50)),
-    );
+    let relay = start(confirming(&outbox, &sink));
     awaiting(&outbox, 1).await;
     let stats = outbox.stats().await.unwrap();
     assert_eq!((stats.pending, stats.in_flight, stats.parked), (0, 0, 0));
@@ -165,12 +168,7 @@ pub(super) async fn an_enqueue_between_ping_and_pull_keeps_the_row_and_repings<D
     let sink = Sink::start().await;
     let users = Users::new();
     let endpoint = users.endpoint(&outbox);
-    let relay = start(
-        outbox
-            .relay(client(&sink.url))
-            .confirm_pulls(true)
-            .poll_interval(ms(50)),
-    );
+    let relay = start(confirming(&outbox, &sink));
     enqueue(&outbox, "ann.lee").await;
     awaiting(&outbox, 1).await;
 
@@ -212,12 +210,9 @@ pub(super) async fn unpulled_pings_are_repeated_then_parked_and_a_new_change_rev
     let users = Users::new();
     let endpoint = users.endpoint(&outbox);
     let relay = start(
-        outbox
-            .relay(client(&sink.url))
-            .confirm_pulls(true)
+        confirming(&outbox, &sink)
             .pull_deadline(Duration::from_secs(1))
-            .max_unpulled_pings(2)
-            .poll_interval(ms(50)),
+            .max_unpulled_pings(2),
     );
     enqueue(&outbox, "ann.lee").await;
     until("the never-pulled row parked", || async {
