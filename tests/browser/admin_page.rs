@@ -67,7 +67,7 @@ async fn the_admin_page_shows_a_parked_row_requeues_it_and_refuses_a_cross_site_
     );
     browser.screenshot("admin").await;
 
-    browser.click("table.parked form button").await;
+    browser.click_and_follow("table.parked form button").await;
     let notice = browser.text("p.notice").await;
     assert!(notice.contains("Requeued 1 parked row"), "{notice}");
     let page = browser.text("body").await;
@@ -96,7 +96,7 @@ async fn the_admin_page_shows_a_parked_row_requeues_it_and_refuses_a_cross_site_
     let elsewhere = format!("http://{}/", listener.local_addr().unwrap());
     let other = tokio::spawn(async move { axum::serve(listener, other).await.unwrap() });
     browser.open(&elsewhere).await;
-    browser.click("#go").await;
+    browser.click_and_follow("#go").await;
     let refused = browser.text("body").await;
     assert!(refused.to_lowercase().contains("cross-site"), "{refused}");
     assert_eq!(

@@ -5,7 +5,7 @@
 //! let Some(browser) = Browser::start("my_test").await else { return };
 //! browser.open(&url).await;
 //! assert!(browser.text("#summary").await.contains("FAILED"));
-//! browser.click("button#requeue").await;
+//! browser.click_and_follow("button#requeue").await;
 //! browser.screenshot("my-page").await;
 //! browser.stop().await;
 //! ```
@@ -187,13 +187,36 @@ impl Browser {
         self.client().source().await.unwrap()
     }
 
-    /// Clicks the first element matching `selector`.
-    pub async fn click(&self, selector: &str) {
+    /// Clicks the first element matching `selector` (a link or a form's button) and waits
+    /// until the browser has left the current page and loaded the next one.
+    ///
+    /// WebDriver's click returns once the click is dispatched, not when the navigation it
+    /// starts is done: reading the page right after it can read the old one.
+    pub async fn click_and_follow(&self, selector: &str) {
+        let before = self.client().current_url().await.unwrap();
         self.find(selector)
             .await
             .click()
             .await
             .unwrap_or_else(|error| panic!("clicking {selector:?}: {error}"));
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let now = self.client().current_url().await.unwrap();
+            let state = self
+                .client()
+                .execute("return document.readyState", vec![])
+                .await
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned));
+            if now != before && state.as_deref() == Some("complete") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking {selector:?} on {before} did not navigate within {PATIENCE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Submits the form matching `selector` as its submit button would.
