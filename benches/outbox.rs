@@ -463,7 +463,7 @@ fn latency(_: &mut Criterion) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let template = tower_livefyre::PullUrlTemplate::parse(format!("http://{addr}/pull?id={{id}}")).unwrap();
+        let template = tower_livefyre::url::PullUrlTemplate::parse(format!("http://{addr}/pull?id={{id}}")).unwrap();
         emulator.set_pull_url_template(template);
         let client = PingClient::new(network()).unwrap().base_url(emulator.url()).unwrap();
         let relay = outbox.relay(client).concurrency(CONCURRENCY).confirm_pulls(true);

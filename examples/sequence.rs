@@ -39,7 +39,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tower::{ServiceExt, service_fn};
 use tower_livefyre::emulator::{Emulator, PullOutcome};
-use tower_livefyre::{PingClient, Profile, ProfileSource, PullUrlTemplate, UserId, pull_endpoint};
+use tower_livefyre::{
+    PingClient, Profile, ProfileSource, UserId, pull_endpoint, url::PullUrlTemplate,
+};
 
 /// "Your database": profiles by user id, editable while the pull endpoint serves them.
 struct Users(RwLock<HashMap<UserId, Profile>>);

@@ -72,6 +72,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, rust_2018_idioms)]
 
+mod box_error;
 #[cfg(feature = "emulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod emulator;
@@ -84,32 +85,33 @@ mod network;
 #[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
 pub mod outbox;
 #[cfg(feature = "ping")]
-mod ping;
-mod profile;
+#[cfg_attr(docsrs, doc(cfg(feature = "ping")))]
+pub mod ping;
+pub mod profile;
 pub mod pull;
 mod query;
-mod source;
-mod token;
-mod url;
+pub mod source;
+pub mod token;
+pub mod url;
 mod user_id;
 
-pub use lftoken::{DefaultRejection, Lftoken, LftokenLayer, LftokenRejection, MakeRejection};
+// The front door: what every integration names. Everything else has its one path in its
+// module (`token::LivefyreClaims`, `url::PullUrlTemplate`, `ping::RetryPolicy`, …).
+pub use box_error::BoxError;
+pub use lftoken::layer::LftokenLayer;
+pub use lftoken::rejection::LftokenRejection;
 pub use network::{Network, NetworkError};
 #[cfg(feature = "ping")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ping")))]
-pub use ping::{
-    DEFAULT_PING_TOKEN_TTL, DEFAULT_REQUEST_TIMEOUT, DefaultClient, PingClient, PingConfigError,
-    PingError, RetryPolicy,
-};
-pub use profile::{
-    DisplayRules, EmailNotifications, Frequency, MAX_TAG_LEN, MAX_WEBSITES, Name, Profile,
-    ProfileError, check_profile_url, is_valid_tag,
-};
-pub use pull::{PullRejection, PullService, pull_endpoint};
-pub use source::{BoxError, ProfileSource, ProfileSourceFn, profile_source_fn};
-pub use token::{
-    DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TTL, LivefyreClaims, MAX_DISPLAY_NAME_CHARS, SYSTEM_USER,
-    TokenError,
-};
-pub use url::{MAX_PULL_URL_TEMPLATE_LEN, PullUrlTemplate, PullUrlTemplateError, WebUrlError};
-pub use user_id::{MAX_USER_ID_LEN, UserId, UserIdError};
+pub use ping::client::PingClient;
+#[cfg(feature = "ping")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ping")))]
+pub use ping::error::PingError;
+pub use profile::document::Profile;
+pub use profile::validate::ProfileError;
+pub use pull::endpoint::pull_endpoint;
+pub use pull::rejection::PullRejection;
+pub use pull::service::PullService;
+pub use source::profile_source::ProfileSource;
+pub use token::error::TokenError;
+pub use user_id::{UserId, UserIdError};

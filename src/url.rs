@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, PercentEncode, utf8_percent_encode};
 
-use crate::UserId;
+use crate::user_id::UserId;
 
 /// Longest [`PullUrlTemplate`], in bytes; real ones are well under 200.
 pub const MAX_PULL_URL_TEMPLATE_LEN: usize = 2048;
@@ -37,7 +37,7 @@ pub(crate) fn encode(value: &str) -> PercentEncode<'_> {
 /// Why a URL is not an absolute `http`/`https` URL with a well-formed authority.
 ///
 /// ```
-/// use tower_livefyre::{Profile, ProfileError, WebUrlError};
+/// use tower_livefyre::{Profile, ProfileError, url::WebUrlError};
 ///
 /// let profile = Profile::new("ann".parse()?, "Ann").with_image_url("http://a:1:2/x.png");
 /// assert_eq!(
@@ -201,7 +201,7 @@ static REG_NAME_BYTES: [bool; 256] =
 /// # Example
 ///
 /// ```
-/// use tower_livefyre::{PullUrlTemplate, PullUrlTemplateError, UserId};
+/// use tower_livefyre::{UserId, url::{PullUrlTemplate, PullUrlTemplateError}};
 ///
 /// let template: PullUrlTemplate = "https://example.com/pull?id={id}".parse()?;
 /// let ann: UserId = "ann.lee".parse()?;
@@ -223,7 +223,7 @@ pub struct PullUrlTemplate {
 /// Why a pull URL template was refused.
 ///
 /// ```
-/// use tower_livefyre::{PullUrlTemplate, PullUrlTemplateError, WebUrlError};
+/// use tower_livefyre::url::{PullUrlTemplate, PullUrlTemplateError, WebUrlError};
 ///
 /// assert_eq!(
 ///     PullUrlTemplate::parse("https://example.com/pull"),
@@ -266,7 +266,7 @@ impl PullUrlTemplate {
     /// # Example
     ///
     /// ```
-    /// use tower_livefyre::PullUrlTemplate;
+    /// use tower_livefyre::url::PullUrlTemplate;
     ///
     /// assert!(PullUrlTemplate::parse("http://127.0.0.1:3000/users/{id}/pull").is_ok());
     /// assert!(PullUrlTemplate::parse("http://{id}.example.com/pull").is_err());
@@ -326,7 +326,7 @@ impl PullUrlTemplate {
     /// appended, with `&` when the URL already has a query, else with `?`.
     ///
     /// ```
-    /// use tower_livefyre::PullUrlTemplate;
+    /// use tower_livefyre::url::PullUrlTemplate;
     ///
     /// let template: PullUrlTemplate = "http://h/users/{id}/pull".parse()?;
     /// assert_eq!(template.expand_with_token(&"ann".parse()?, "t.k.n"), "http://h/users/ann/pull?lftoken=t.k.n");

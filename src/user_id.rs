@@ -5,10 +5,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::str::FromStr;
 
-/// Longest user id, in bytes.
-pub const MAX_USER_ID_LEN: usize = 256;
-
-/// A Livefyre user id: one or more of `A-Z a-z 0-9 _ . -`, at most [`MAX_USER_ID_LEN`] bytes.
+/// A Livefyre user id: one or more of `A-Z a-z 0-9 _ . -`, at most [`UserId::MAX_LEN`] bytes.
 ///
 /// Every id that crosses this crate's API is a `UserId`, so it is checked once, where it
 /// enters, and never again. The bytes it allows are all RFC 3986 *unreserved*, so an id is a
@@ -55,8 +52,8 @@ pub enum UserIdError {
     /// The id is empty.
     #[error("user id is empty")]
     Empty,
-    /// The id is longer than [`MAX_USER_ID_LEN`] bytes.
-    #[error("user id is {len} bytes long, more than the {MAX_USER_ID_LEN} allowed")]
+    /// The id is longer than [`UserId::MAX_LEN`] bytes.
+    #[error("user id is {len} bytes long, more than the {max} allowed", max = UserId::MAX_LEN)]
     TooLong {
         /// Its length in bytes (for an id read from a URL, before percent-decoding when it
         /// was already too long then).
@@ -78,11 +75,22 @@ impl UserId {
     /// The user id of the system token, `system`.
     ///
     /// ```
-    /// use tower_livefyre::{SYSTEM_USER, UserId};
+    /// use tower_livefyre::UserId;
+    /// use tower_livefyre::token::SYSTEM_USER;
     ///
     /// assert_eq!(UserId::SYSTEM, SYSTEM_USER);
     /// ```
     pub const SYSTEM: UserId = UserId(Cow::Borrowed("system"));
+
+    /// Longest user id, in bytes.
+    ///
+    /// ```
+    /// use tower_livefyre::UserId;
+    ///
+    /// assert!(UserId::new("a".repeat(UserId::MAX_LEN)).is_ok());
+    /// assert!(UserId::new("a".repeat(UserId::MAX_LEN + 1)).is_err());
+    /// ```
+    pub const MAX_LEN: usize = 256;
 
     /// Checks `id` and wraps it.
     ///
@@ -136,7 +144,7 @@ impl UserId {
         if id.is_empty() {
             return Err(UserIdError::Empty);
         }
-        if id.len() > MAX_USER_ID_LEN {
+        if id.len() > UserId::MAX_LEN {
             return Err(UserIdError::TooLong { len: id.len() });
         }
         let mut index = 0;
@@ -318,7 +326,7 @@ mod tests {
 
     #[test]
     fn the_rule() {
-        let long = "a".repeat(MAX_USER_ID_LEN);
+        let long = "a".repeat(UserId::MAX_LEN);
         for good in [
             "a",
             "ann.lee",
@@ -330,7 +338,7 @@ mod tests {
         ] {
             assert_eq!(UserId::new(good).as_deref().ok(), Some(good), "{good:?}");
         }
-        let too_long = "a".repeat(MAX_USER_ID_LEN + 1);
+        let too_long = "a".repeat(UserId::MAX_LEN + 1);
         let cases: &[(&str, UserIdError)] = &[
             ("", UserIdError::Empty),
             (&too_long, UserIdError::TooLong { len: 257 }),

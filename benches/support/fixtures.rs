@@ -10,7 +10,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile, UserId};
+use tower_livefyre::{
+    Network, Profile, UserId,
+    profile::{EmailNotifications, Frequency, Name},
+};
 
 #[path = "../../examples/support/mod.rs"]
 mod example_support;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tower_livefyre::{PullUrlTemplate, UserId};
+use tower_livefyre::{UserId, url::PullUrlTemplate};
 
 /// The longest `--timeout`.
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use tower_livefyre::{Network, SYSTEM_USER, TokenError, UserId};
+use tower_livefyre::{Network, TokenError, UserId, token::SYSTEM_USER};
 
 use crate::args::{NetworkArgs, TokenArgs, TokenCommand};
 use crate::error::CliError;

@@ -1,6 +1,9 @@
 //! `edit ID FIELD=VALUE...`: the fields a user can change, and how a value is read.
 
-use tower_livefyre::{EmailNotifications, Frequency, Name, Profile};
+use tower_livefyre::{
+    Profile,
+    profile::{EmailNotifications, Frequency, Name},
+};
 
 /// The fields `edit` knows, as the profile document names them (`name.first` is `first_name`).
 pub const FIELDS: &[&str] = &[

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::Any;
 use tower_livefyre::outbox::{Outbox, Relay};
-use tower_livefyre::{Network, PingClient, PullUrlTemplate};
+use tower_livefyre::{Network, PingClient, url::PullUrlTemplate};
 
 use crate::support;
 

@@ -67,7 +67,9 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_livefyre::outbox::Outbox;
 use tower_livefyre::{
-    DisplayRules, EmailNotifications, Frequency, Name, Profile, UserId, pull_endpoint,
+    Profile, UserId,
+    profile::{DisplayRules, EmailNotifications, Frequency, Name},
+    pull_endpoint,
 };
 use tracing_subscriber::EnvFilter;
 use users::{CREATE_USERS, SqlUsers, store_changed};

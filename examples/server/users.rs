@@ -4,7 +4,8 @@
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use tower_livefyre::outbox::{Outbox, OutboxError};
 use tower_livefyre::{
-    BoxError, DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileSource, UserId,
+    BoxError, Profile, ProfileSource, UserId,
+    profile::{DisplayRules, EmailNotifications, Frequency, Name},
 };
 
 /// A users table as an app would have it. NULL always means "not set". JSON arrays are TEXT

@@ -10,7 +10,10 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Response};
 use http_body_util::Full;
-use tower_livefyre::{EmailNotifications, Frequency, Name, Network, Profile, UserId};
+use tower_livefyre::{
+    Network, Profile, UserId,
+    profile::{EmailNotifications, Frequency, Name},
+};
 
 /// The public demo key: fine on a laptop, never in production.
 pub const DEMO_KEY: &str = "tower-livefyre-demo-network-key";

@@ -9,11 +9,11 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::params::BodyLimits;
-use super::pull::Puller;
+use super::puller::Puller;
 use super::server::{self, App};
-use super::store::State;
-use super::{Emulator, EmulatorError, FaultPlan, queue};
-use crate::Network;
+use super::state::State;
+use super::{Emulator, EmulatorError, FaultPlan, workers};
+use crate::network::Network;
 
 /// Default number of pull workers.
 pub const DEFAULT_WORKERS: usize = 4;
@@ -254,9 +254,9 @@ impl EmulatorBuilder {
             stop.clone(),
         ));
         for _ in 0..self.workers {
-            tasks.spawn(queue::worker(state.clone(), puller.clone(), stop.clone()));
+            tasks.spawn(workers::worker(state.clone(), puller.clone(), stop.clone()));
         }
-        tasks.spawn(queue::timer(state.clone(), stop.clone()));
+        tasks.spawn(workers::timer(state.clone(), stop.clone()));
         Ok(Emulator {
             local_addr,
             state,

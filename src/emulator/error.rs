@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::UserId;
+use crate::user_id::UserId;
 
 /// Why an [`Emulator`](super::Emulator) call failed.
 ///

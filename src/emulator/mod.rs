@@ -169,20 +169,31 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::{Network, Profile, PullUrlTemplate, UserId};
+use crate::network::Network;
 
+use crate::profile::document::Profile;
+
+use crate::url::PullUrlTemplate;
+
+use crate::user_id::UserId;
+
+mod bounded_log;
 mod builder;
-mod control;
 mod error;
 mod fault;
+mod fault_json;
+mod faults_in_force;
+mod lock;
 mod page;
 mod params;
+mod ping_log;
 mod ping_record;
-mod pull;
-mod queue;
-mod record;
+mod pull_queue;
+mod pull_record;
+mod puller;
 mod server;
-mod store;
+mod state;
+mod workers;
 
 pub use builder::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LOG_CAPACITY,
@@ -192,9 +203,9 @@ pub use builder::{
 pub use error::EmulatorError;
 pub use fault::{FaultLimit, FaultPlan, PingFault};
 pub use ping_record::{PingAnswer, PingRecord};
-pub use record::{PullOutcome, PullRecord};
+pub use pull_record::{PullOutcome, PullRecord};
 
-use store::State;
+use state::State;
 
 /// How long pulls and connections in progress get to finish once shutdown starts.
 const GRACE: Duration = Duration::from_secs(1);
@@ -266,13 +277,13 @@ impl Emulator {
     /// The pull URL template registered last, if any.
     #[must_use]
     pub fn pull_url_template(&self) -> Option<PullUrlTemplate> {
-        self.state.template()
+        self.state.pulls.template()
     }
 
     /// Registers the pull URL template directly, as `POST /` does (the template was checked
     /// when it was parsed, by the same rule).
     pub fn set_pull_url_template(&self, template: PullUrlTemplate) {
-        self.state.set_template(template);
+        self.state.pulls.set_template(template);
     }
 
     /// Queues a pull of `id` as an accepted ping does (Livefyre also pulled on its own,
@@ -283,10 +294,11 @@ impl Emulator {
     /// [`EmulatorError::NoPullUrl`] before a template is registered,
     /// [`EmulatorError::QueueFull`].
     pub fn request_pull(&self, id: &UserId) -> Result<(), EmulatorError> {
-        if self.state.template().is_none() {
+        if self.state.pulls.template().is_none() {
             return Err(EmulatorError::NoPullUrl);
         }
         self.state
+            .pulls
             .request_pull(id)
             .map_err(|_full| EmulatorError::QueueFull)
     }
@@ -294,14 +306,14 @@ impl Emulator {
     /// The remote profile of `id`: what the last `stored` pull returned.
     #[must_use]
     pub fn remote_profile(&self, id: &UserId) -> Option<Profile> {
-        self.state.profile(id)
+        self.state.pulls.profile(id)
     }
 
     /// Every completed pull attempt, oldest first (the last
     /// [`log_capacity`](EmulatorBuilder::log_capacity), 100,000 by default).
     #[must_use]
     pub fn pull_log(&self) -> Vec<PullRecord> {
-        self.state.pull_log()
+        self.state.pulls.pull_log()
     }
 
     /// Every ping received with a valid user id, oldest first, whatever its answer (the
@@ -324,14 +336,14 @@ impl Emulator {
     /// ```
     #[must_use]
     pub fn ping_log(&self) -> Vec<PingRecord> {
-        self.state.ping_log()
+        self.state.pings.records()
     }
 
     /// How many pings each user id received (every answer counted), from the ping log.
     #[must_use]
     pub fn ping_counts(&self) -> HashMap<UserId, usize> {
         let mut counts = HashMap::new();
-        for record in self.state.ping_log() {
+        for record in self.state.pings.records() {
             *counts.entry(record.id).or_insert(0) += 1;
         }
         counts
@@ -343,7 +355,7 @@ impl Emulator {
     #[must_use]
     pub fn overlapping_pings(&self) -> Vec<(PingRecord, PingRecord)> {
         let mut by_user: HashMap<UserId, Vec<PingRecord>> = HashMap::new();
-        for record in self.state.ping_log() {
+        for record in self.state.pings.records() {
             by_user.entry(record.id.clone()).or_default().push(record);
         }
         let mut overlapping = Vec::new();
@@ -386,7 +398,7 @@ impl Emulator {
     /// # Ok(()) }
     /// ```
     pub fn set_faults(&self, plan: FaultPlan) {
-        self.state.set_faults(plan);
+        self.state.faults.set(plan);
     }
 
     /// How many pulls are queued, in progress, or [late](PingFault::LatePull) and not yet
@@ -409,7 +421,7 @@ impl Emulator {
     /// ```
     #[must_use]
     pub fn pending_pulls(&self) -> usize {
-        self.state.pending_pulls()
+        self.state.pulls.pending_pulls()
     }
 
     /// Waits for the pull of `id` that answers every ping accepted before this call, and
@@ -432,11 +444,11 @@ impl Emulator {
         timeout: Duration,
     ) -> Result<PullRecord, EmulatorError> {
         // Subscribe before reading the state, so a completion in between is not missed.
-        let mut completed = self.state.completions();
-        let requested = self.state.requested(id);
+        let mut completed = self.state.pulls.completions();
+        let requested = self.state.pulls.requested(id);
         let wait = async {
             loop {
-                if let Some(record) = self.state.last_covering(id, requested) {
+                if let Some(record) = self.state.pulls.last_covering(id, requested) {
                     return record;
                 }
                 if completed.changed().await.is_err() {

@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::store::State;
+use super::state::State;
 use super::{PullOutcome, PullRecord};
-use crate::Network;
+use crate::network::Network;
 use crate::url::REDACTED;
 
 /// Most records of each log shown, newest first.
@@ -30,11 +30,11 @@ th{background:#f0f0f0}.ok{color:#17692b;font-weight:600}.bad{color:#a61b1b;font-
 
 /// The page, as of now.
 pub(super) fn render(network: &Network, state: &State) -> String {
-    let template = state.template();
-    let profiles = state.profiles();
-    let pulls = state.pull_log();
-    let pings = state.ping_log();
-    let faults = state.fault_steps();
+    let template = state.pulls.template();
+    let profiles = state.pulls.profiles();
+    let pulls = state.pulls.pull_log();
+    let pings = state.pings.records();
+    let faults = state.faults.describe();
     let page = html! {
         (DOCTYPE)
         html lang="en" {

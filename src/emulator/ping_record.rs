@@ -5,8 +5,8 @@ use std::time::SystemTime;
 
 use serde::{Serialize, Serializer};
 
-use super::record::unix_seconds;
-use crate::UserId;
+use super::pull_record::unix_seconds;
+use crate::user_id::UserId;
 
 /// How a ping was answered.
 ///

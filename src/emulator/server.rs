@@ -21,9 +21,11 @@ use tokio::task::JoinSet;
 use serde::Serialize;
 
 use super::params::{BodyLimits, Params, Refused, read_body};
-use super::store::State;
-use super::{FaultPlan, GRACE, PingAnswer, PingFault, PingRecord, control, stopped};
-use crate::{Network, PullUrlTemplate, UserId};
+use super::state::State;
+use super::{FaultPlan, GRACE, PingAnswer, PingFault, PingRecord, fault_json, stopped};
+use crate::network::Network;
+use crate::url::PullUrlTemplate;
+use crate::user_id::UserId;
 
 /// What the handlers need.
 pub(super) struct App {
@@ -184,14 +186,14 @@ impl App {
             Route::Register | Route::Ping(_) => not_allowed("POST"),
             Route::Profile(raw_id) if get => self.profile(raw_id),
             Route::Page if get => html(super::page::render(&self.network, &self.state)),
-            Route::Pulls if get => json(&self.state.pull_log()),
+            Route::Pulls if get => json(&self.state.pulls.pull_log()),
             Route::Pings if get => self.pings(&request),
             Route::Profile(_) | Route::Pulls | Route::Pings | Route::Page => {
                 not_allowed("GET, HEAD")
             }
             Route::Faults if post => self.set_faults(request).await,
             Route::Faults if method == Method::DELETE => {
-                self.state.set_faults(FaultPlan::new());
+                self.state.faults.set(FaultPlan::new());
                 empty(StatusCode::NO_CONTENT)
             }
             Route::Faults => not_allowed("POST, DELETE"),
@@ -224,10 +226,11 @@ impl App {
         };
         tracing::debug!(%id, answer = %logged, "emulator ping");
         self.state
-            .record_ping(PingRecord::new(id.clone(), arrived, logged));
+            .pings
+            .record(PingRecord::new(id.clone(), arrived, logged));
         // After the record, so the delay counts from the logged `answered`.
         if let Some(delay) = late {
-            self.state.request_late_pull(&id, delay);
+            self.state.pulls.request_late_pull(&id, delay);
         }
         answer
     }
@@ -243,7 +246,7 @@ impl App {
             Ok(params) => params,
             Err(refused) => return Ok((refused_reply(refused), None)),
         };
-        let fault = self.state.next_fault();
+        let fault = self.state.faults.next();
         match fault {
             None | Some(PingFault::NoPull | PingFault::LatePull { .. }) => {}
             Some(PingFault::Drop) => return Err(Dropped),
@@ -253,7 +256,7 @@ impl App {
         if !self.token_ok(params.get("lftoken"), "ping") {
             return Ok((empty(StatusCode::FORBIDDEN), None));
         }
-        if self.state.template().is_none() {
+        if self.state.pulls.template().is_none() {
             let reply = text(
                 StatusCode::CONFLICT,
                 "no pull URL is registered: POST / with actor_token and pull_profile_url first",
@@ -263,9 +266,11 @@ impl App {
         let full = || text(StatusCode::SERVICE_UNAVAILABLE, "the pull queue is full");
         Ok(match fault {
             Some(PingFault::NoPull) => (empty(StatusCode::OK), None),
-            Some(PingFault::LatePull { .. }) if self.state.late_pulls_full() => (full(), None),
+            Some(PingFault::LatePull { .. }) if self.state.pulls.late_pulls_full() => {
+                (full(), None)
+            }
             Some(PingFault::LatePull { delay }) => (empty(StatusCode::OK), Some(delay)),
-            _ => match self.state.request_pull(id) {
+            _ => match self.state.pulls.request_pull(id) {
                 Ok(()) => (empty(StatusCode::OK), None),
                 Err(_full) => (full(), None),
             },
@@ -291,9 +296,9 @@ impl App {
             Ok(body) => body,
             Err(refused) => return refused_reply(refused),
         };
-        match control::parse_plan(&body) {
+        match fault_json::parse_plan(&body) {
             Ok(plan) => {
-                self.state.set_faults(plan);
+                self.state.faults.set(plan);
                 empty(StatusCode::NO_CONTENT)
             }
             Err(problem) => text(StatusCode::BAD_REQUEST, problem),
@@ -305,7 +310,7 @@ impl App {
         let query = request.uri().query().unwrap_or_default().as_bytes();
         let only =
             form_urlencoded::parse(query).find_map(|(name, id)| (name == "id").then_some(id));
-        let mut log = self.state.ping_log();
+        let mut log = self.state.pings.records();
         if let Some(only) = only {
             log.retain(|record| record.id.as_str() == only);
         }
@@ -330,7 +335,7 @@ impl App {
             Ok(template) => template,
             Err(problem) => return text(StatusCode::BAD_REQUEST, problem.to_string()),
         };
-        self.state.set_template(template);
+        self.state.pulls.set_template(template);
         empty(StatusCode::NO_CONTENT)
     }
 
@@ -351,7 +356,7 @@ impl App {
 
     fn profile(&self, raw_id: &str) -> Reply {
         let id = percent_decode_str(raw_id).decode_utf8();
-        let profile = id.ok().and_then(|id| self.state.profile(&id));
+        let profile = id.ok().and_then(|id| self.state.pulls.profile(&id));
         match profile {
             Some(profile) => json(&profile),
             None => empty(StatusCode::NOT_FOUND),

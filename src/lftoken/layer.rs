@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use tower_layer::Layer;
 
-use super::{DefaultRejection, Lftoken};
-use crate::Network;
-use crate::token::DEFAULT_MAX_TOKEN_LEN;
+use super::config::Config;
+use super::rejection::DefaultRejection;
+use super::service::Lftoken;
+use crate::network::Network;
 
 /// A [`Layer`] that wraps a service in the [`Lftoken`] gate.
 ///
@@ -35,35 +36,11 @@ pub struct LftokenLayer<R = DefaultRejection> {
     pub(super) make_rejection: R,
 }
 
-/// What every [`Lftoken`] built by one layer shares.
-#[derive(Clone)]
-pub(super) struct Config {
-    pub(super) network: Network,
-    pub(super) leeway: Duration,
-    pub(super) max_token_len: usize,
-    pub(super) strip_token: bool,
-    pub(super) clock: Option<Arc<dyn Fn() -> SystemTime + Send + Sync>>,
-}
-
-impl Config {
-    pub(super) fn now(&self) -> SystemTime {
-        self.clock
-            .as_ref()
-            .map_or_else(SystemTime::now, |clock| clock())
-    }
-}
-
 impl LftokenLayer {
     /// A gate for tokens of `network`.
     pub fn new(network: Network) -> Self {
         Self {
-            config: Arc::new(Config {
-                network,
-                leeway: Duration::ZERO,
-                max_token_len: DEFAULT_MAX_TOKEN_LEN,
-                strip_token: true,
-                clock: None,
-            }),
+            config: Arc::new(Config::new(network)),
             make_rejection: DefaultRejection,
         }
     }

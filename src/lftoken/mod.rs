@@ -3,14 +3,15 @@
 //!
 //! Livefyre's pull request is `GET <your URL>&lftoken=<JWT>`; the documentation requires
 //! "403 Forbidden with no body" when the token is missing or fails validation. Put
-//! [`LftokenLayer`] in front of whatever answers the pull ([`PullService`](crate::PullService)
+//! [`LftokenLayer`](crate::LftokenLayer) in front of whatever answers the pull ([`PullService`](crate::PullService)
 //! in the usual case; [`pull_endpoint`](crate::pull_endpoint) does both in one call).
 //!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response, StatusCode};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
-//! use tower_livefyre::{LftokenLayer, LftokenRejection, LivefyreClaims, Network};
+//! use tower_livefyre::token::LivefyreClaims;
+//! use tower_livefyre::{LftokenLayer, LftokenRejection, Network};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,12 +38,12 @@
 //! # Ok(()) }
 //! ```
 
+mod config;
 mod future;
-mod layer;
-mod rejection;
+pub(crate) mod layer;
+pub(crate) mod rejection;
 mod service;
 
 pub use future::ResponseFuture;
-pub use layer::LftokenLayer;
-pub use rejection::{DefaultRejection, LftokenRejection, MakeRejection};
+pub use rejection::{DefaultRejection, MakeRejection};
 pub use service::Lftoken;

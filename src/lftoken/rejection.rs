@@ -2,7 +2,7 @@
 
 use http::{Response, StatusCode};
 
-use crate::TokenError;
+use crate::token::error::TokenError;
 
 /// Why [`Lftoken`](super::Lftoken) refused a request.
 ///

@@ -9,30 +9,37 @@ use http::uri::PathAndQuery;
 use http::{Request, Response, Uri};
 use tower_service::Service;
 
-use super::layer::Config;
-use super::{LftokenRejection, MakeRejection, ResponseFuture};
+use super::config::Config;
+use super::future::ResponseFuture;
+use super::rejection::{DefaultRejection, LftokenRejection, MakeRejection};
+use crate::network::Network;
 use crate::query::{self, QueryError};
-use crate::{LivefyreClaims, token};
+use crate::token;
+use crate::token::LivefyreClaims;
 
 /// The query parameter Livefyre appends to the pull URL.
 pub(crate) const LFTOKEN: &str = "lftoken";
 
 /// Middleware that passes on only requests with a valid Livefyre system token in `lftoken`;
-/// see [`LftokenLayer`](super::LftokenLayer).
+/// see [`LftokenLayer`](crate::LftokenLayer).
 ///
 /// On success the [`LivefyreClaims`] are in the request's extensions. Readiness is the inner
 /// service's; the inner service's error type passes through unchanged.
 #[derive(Clone)]
-pub struct Lftoken<S, R = super::DefaultRejection> {
+pub struct Lftoken<S, R = DefaultRejection> {
     pub(super) inner: S,
     pub(super) config: Arc<Config>,
     pub(super) make_rejection: R,
 }
 
 impl<S> Lftoken<S> {
-    /// Wraps `inner` with the default settings of [`LftokenLayer::new`](super::LftokenLayer::new).
-    pub fn new(inner: S, network: crate::Network) -> Self {
-        tower_layer::Layer::layer(&super::LftokenLayer::new(network), inner)
+    /// Wraps `inner` with the default settings of [`LftokenLayer::new`](crate::LftokenLayer::new).
+    pub fn new(inner: S, network: Network) -> Self {
+        Self {
+            inner,
+            config: Arc::new(Config::new(network)),
+            make_rejection: DefaultRejection,
+        }
     }
 }
 
@@ -60,7 +67,7 @@ impl<S, R> Lftoken<S, R> {
                 },
             })?;
         let claims = token::validate(
-            &config.network,
+            config.network.keys(),
             &pair.value,
             config.now(),
             config.leeway,

@@ -5,8 +5,10 @@ use std::fmt;
 use std::time::Duration;
 
 use super::{Backend, Outbox};
-use crate::pull::check_profile;
-use crate::{Profile, ProfileSource, UserId};
+use crate::profile::document::Profile;
+use crate::pull::service::check as check_profile;
+use crate::source::profile_source::ProfileSource;
+use crate::user_id::UserId;
 
 /// How long a pull waits for the outbox to say what it may confirm. Past it the pull is
 /// answered all the same and confirms nothing (the row is pinged again after its deadline).

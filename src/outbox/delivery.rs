@@ -4,7 +4,11 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::{PingClient, PingError, UserId};
+use crate::ping::client::PingClient;
+
+use crate::ping::error::PingError;
+
+use crate::user_id::UserId;
 
 /// What Livefyre's answer to one ping means for the row.
 #[derive(Debug, PartialEq, Eq)]
@@ -89,7 +93,7 @@ mod tests {
     #[tokio::test]
     async fn a_row_with_an_invalid_id_is_parked_unsent() {
         // Port 9 (discard) on loopback: a request would fail to connect and be retried.
-        let network = crate::Network::new("labs.fyre.co", "key").unwrap();
+        let network = crate::network::Network::new("labs.fyre.co", "key").unwrap();
         let client = PingClient::new(network)
             .unwrap()
             .base_url("http://127.0.0.1:9")
@@ -112,7 +116,10 @@ mod tests {
             (status(409), "retry"),
             (status(422), "park"),
             (status(429), "retry"),
-            (Err(PingError::Token(crate::TokenError::Signing)), "retry"),
+            (
+                Err(PingError::Token(crate::token::error::TokenError::Signing)),
+                "retry",
+            ),
             (status(500), "retry"),
             (status(503), "retry"),
             (

@@ -78,6 +78,7 @@ mod confirm;
 mod delivery;
 mod error;
 mod ops;
+mod park_kind;
 mod relay;
 mod schema;
 mod sql;
@@ -88,13 +89,14 @@ use std::sync::Arc;
 
 use sqlx::{Pool, Transaction};
 
-use crate::UserId;
+use crate::user_id::UserId;
 use tokio::sync::Notify;
 
 pub use admin::{AdminRejection, OutboxAdmin, ResponseFuture as AdminResponseFuture};
 pub use confirm::ConfirmPulls;
 pub use error::OutboxError;
-pub use ops::{AwaitingPull, OutboxStats, ParkKind, ParkedPing, UnknownParkKind};
+pub use ops::{AwaitingPull, OutboxStats, ParkedPing};
+pub use park_kind::{ParkKind, UnknownParkKind};
 pub use relay::Relay;
 pub use schema::{POSTGRES_SCHEMA, SQLITE_SCHEMA};
 pub use store::Backend;

@@ -3,8 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::park_kind::ParkKind;
 use super::{Backend, Outbox, OutboxError};
-use crate::UserId;
+use crate::user_id::UserId;
 
 /// A snapshot of the outbox, for a health check or a metrics endpoint.
 ///
@@ -51,78 +52,6 @@ pub struct OutboxStats {
     /// The most failed attempts of any row, parked or pending.
     pub max_attempts: u64,
 }
-
-/// Which kind of failure parked a row.
-///
-/// # Example
-///
-/// ```
-/// use tower_livefyre::outbox::ParkKind;
-/// assert_eq!(ParkKind::NeverPulled.as_str(), "never_pulled");
-/// assert_eq!("refused".parse::<ParkKind>(), Ok(ParkKind::Refused));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
-pub enum ParkKind {
-    /// Livefyre (or a proxy before it) refused the ping: a 403 (wrong key or network) or
-    /// another 4xx. Fix the cause, then requeue.
-    Refused,
-    /// Livefyre accepted every ping, but no pull of this user reached a confirming pull
-    /// endpoint (see [`Relay::confirm_pulls`](super::Relay::confirm_pulls)).
-    NeverPulled,
-    /// The row's id is not a Livefyre user id (the row was written by hand); never sent.
-    InvalidUserId,
-}
-
-impl ParkKind {
-    /// The kind as stored in the `park_kind` column: `refused`, `never_pulled`,
-    /// `invalid_user_id`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(tower_livefyre::outbox::ParkKind::Refused.as_str(), "refused");
-    /// ```
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Refused => "refused",
-            Self::NeverPulled => "never_pulled",
-            Self::InvalidUserId => "invalid_user_id",
-        }
-    }
-}
-
-impl std::fmt::Display for ParkKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ParkKind {
-    type Err = UnknownParkKind;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [Self::Refused, Self::NeverPulled, Self::InvalidUserId]
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-            .ok_or(UnknownParkKind)
-    }
-}
-
-/// A `park_kind` that is none of [`ParkKind`]'s.
-///
-/// # Example
-///
-/// ```
-/// use tower_livefyre::outbox::ParkKind;
-/// assert!("lost".parse::<ParkKind>().is_err());
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown park kind")]
-#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
-pub struct UnknownParkKind;
 
 /// A parked row: a ping that failed for good, with the reason.
 ///
@@ -267,7 +196,18 @@ impl<DB: Backend> Outbox<DB> {
     #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
     pub async fn record_metrics(&self) -> Result<OutboxStats, OutboxError> {
         let stats = self.stats().await?;
-        crate::metrics::outbox_stats(&stats);
+        crate::metrics::outbox_gauges(
+            [
+                ("pending", stats.pending),
+                ("in_flight", stats.in_flight),
+                ("awaiting_pull", stats.awaiting_pull),
+                ("parked", stats.parked),
+            ],
+            [
+                ("pending", stats.oldest_pending_age),
+                ("awaiting_pull", stats.oldest_awaiting_pull_age),
+            ],
+        );
         Ok(stats)
     }
 

@@ -10,7 +10,7 @@ use sqlx::{Any, Pool, Postgres, Sqlite};
 
 use std::sync::Arc;
 
-use super::ops::ParkKind;
+use super::park_kind::ParkKind;
 use super::sql::{ADDED_COLUMNS, CHANNEL, Dialect, POSTGRES, SQLITE, Statements};
 
 /// A database the outbox runs on: [`sqlx::Sqlite`], [`sqlx::Postgres`], or [`sqlx::Any`]

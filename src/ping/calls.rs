@@ -9,10 +9,13 @@ use http_body::Body;
 use http_body_util::Full;
 use tower_service::Service;
 
+use super::client::PingClient;
+use super::error::PingError;
 use super::send::{Call, send};
 use super::sign::Slot;
-use super::{PingClient, PingError};
-use crate::{BoxError, PullUrlTemplate, UserId};
+use crate::box_error::BoxError;
+use crate::url::PullUrlTemplate;
+use crate::user_id::UserId;
 
 impl<C, B> PingClient<C>
 where
@@ -111,7 +114,7 @@ where
     /// # Example
     ///
     /// ```
-    /// use tower_livefyre::{Network, PingClient, PullUrlTemplate, PullUrlTemplateError};
+    /// use tower_livefyre::{Network, PingClient, url::{PullUrlTemplate, PullUrlTemplateError}};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

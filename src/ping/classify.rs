@@ -15,9 +15,9 @@ use tokio::time::{Instant, Sleep};
 use tower::timeout::error::Elapsed;
 use tower_service::Service;
 
-use super::PingError;
+use super::error::PingError;
 use super::retry_after::retry_after;
-use crate::BoxError;
+use crate::box_error::BoxError;
 
 /// At most this much of a response body is read; draining lets the client reuse the
 /// connection, and Livefyre's answers to these calls are empty or tiny anyway.

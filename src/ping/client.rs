@@ -5,11 +5,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::config_error::PingConfigError;
+use super::retry_policy::RetryPolicy;
 use super::token::SystemTokens;
 use super::transport::{DefaultClient, default_client};
 use super::validate::check_base_url;
-use super::{PingConfigError, RetryPolicy};
-use crate::Network;
+use crate::network::Network;
 
 /// How long one attempt may take, from sending the request to the response headers: 10 s.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,7 +29,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_livefyre::{DEFAULT_PING_TOKEN_TTL, DEFAULT_REQUEST_TIMEOUT};
+/// use tower_livefyre::ping::{DEFAULT_PING_TOKEN_TTL, DEFAULT_REQUEST_TIMEOUT};
 ///
 /// assert_eq!(DEFAULT_PING_TOKEN_TTL, Duration::from_secs(300));
 /// assert!(DEFAULT_PING_TOKEN_TTL / 2 > DEFAULT_REQUEST_TIMEOUT);
@@ -111,7 +112,7 @@ pub const DEFAULT_PING_TOKEN_TTL: Duration = Duration::from_secs(5 * 60);
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_livefyre::{Network, PingClient, PingError, RetryPolicy};
+/// use tower_livefyre::{Network, PingClient, PingError, ping::RetryPolicy};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -204,7 +205,7 @@ impl<C> PingClient<C> {
     /// use http::{Request, Response, StatusCode};
     /// use http_body_util::Full;
     /// use tower::service_fn;
-    /// use tower_livefyre::{Network, PingClient, PingError, RetryPolicy};
+    /// use tower_livefyre::{Network, PingClient, PingError, ping::RetryPolicy};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -246,7 +247,7 @@ impl<C> PingClient<C> {
     /// # Example
     ///
     /// ```
-    /// use tower_livefyre::{Network, PingClient, PingConfigError};
+    /// use tower_livefyre::{Network, PingClient, ping::PingConfigError};
     ///
     /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
     /// let local = client.clone().base_url("http://localhost:3001/")?;
@@ -319,7 +320,7 @@ impl<C> PingClient<C> {
     /// # Example
     ///
     /// ```
-    /// use tower_livefyre::{Network, PingClient, RetryPolicy};
+    /// use tower_livefyre::{Network, PingClient, ping::RetryPolicy};
     ///
     /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?
     ///     .retry(RetryPolicy::never());

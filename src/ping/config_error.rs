@@ -1,6 +1,8 @@
 //! [`PingConfigError`]: what can go wrong while setting a [`PingClient`](crate::PingClient) up.
 
-use crate::{BoxError, WebUrlError};
+use crate::box_error::BoxError;
+
+use crate::url::WebUrlError;
 
 /// Why a [`PingClient`](crate::PingClient) could not be configured.
 ///
@@ -11,7 +13,7 @@ use crate::{BoxError, WebUrlError};
 /// # Example
 ///
 /// ```
-/// use tower_livefyre::{Network, PingClient, PingConfigError, WebUrlError};
+/// use tower_livefyre::{Network, PingClient, ping::PingConfigError, url::WebUrlError};
 ///
 /// let client = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
 /// let refused = client.clone().base_url("http://localhost:3001:80/");

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::{BoxError, TokenError};
+use crate::box_error::BoxError;
+
+use crate::token::error::TokenError;
 
 /// Why a call to [`PingClient`](crate::PingClient) failed.
 ///

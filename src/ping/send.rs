@@ -15,11 +15,12 @@ use tower_service::Service;
 use std::sync::Arc;
 
 use super::classify::Classify;
-use super::policy::PingRetry;
+use super::error::PingError;
+use super::ping_retry::PingRetry;
+use super::retry_policy::RetryPolicy;
 use super::sign::{Sign, Slot};
 use super::token::SystemTokens;
-use super::{PingError, RetryPolicy};
-use crate::BoxError;
+use crate::box_error::BoxError;
 
 const USER_AGENT_VALUE: &str = concat!("tower-livefyre/", env!("CARGO_PKG_VERSION"));
 const FORM: &str = "application/x-www-form-urlencoded";

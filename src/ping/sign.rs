@@ -12,7 +12,7 @@ use http_body_util::Full;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::PingError;
+use super::error::PingError;
 use super::token::SystemTokens;
 
 /// Where the token goes and under which name.
@@ -122,7 +122,7 @@ where
             SignProj::Sent { future } => future.poll(cx),
             SignProj::Refused { error } => Poll::Ready(Err(error
                 .take()
-                .unwrap_or(PingError::Token(crate::TokenError::Signing)))),
+                .unwrap_or(PingError::Token(crate::token::error::TokenError::Signing)))),
         }
     }
 }

@@ -4,7 +4,13 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use crate::{Network, SYSTEM_USER, TokenError, UserId};
+use crate::network::Network;
+
+use crate::token::SYSTEM_USER;
+
+use crate::token::error::TokenError;
+
+use crate::user_id::UserId;
 
 /// The system tokens of one [`PingClient`](super::PingClient) configuration (shared by its
 /// clones): one token at a time, rebuilt once it is half its lifetime old.
@@ -77,7 +83,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::SystemTokens;
-    use crate::Network;
+    use crate::network::Network;
 
     fn expires(network: &Network, token: &str, now: std::time::SystemTime) -> f64 {
         network

@@ -8,7 +8,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::PingConfigError;
+use super::config_error::PingConfigError;
 
 /// The HTTP client of [`PingClient::new`](crate::PingClient::new): hyper-util's pooled
 /// HTTP/1 client over rustls (ring provider, Mozilla roots from `webpki-roots`, no OpenSSL),
@@ -22,7 +22,7 @@ use super::PingConfigError;
 /// # Example
 ///
 /// ```
-/// use tower_livefyre::{DefaultClient, Network, PingClient};
+/// use tower_livefyre::{Network, PingClient, ping::DefaultClient};
 ///
 /// let client: PingClient<DefaultClient> = PingClient::new(Network::new("labs.fyre.co", "key")?)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())

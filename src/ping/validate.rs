@@ -3,7 +3,7 @@
 
 use http::Uri;
 
-use super::PingConfigError;
+use super::config_error::PingConfigError;
 use crate::url::check_web_url;
 
 /// The base URL normalised: lowercase scheme, authority, path without trailing slashes.
@@ -43,7 +43,7 @@ pub(super) fn check_base_url(url: &str) -> Result<String, PingConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::WebUrlError;
+    use crate::url::WebUrlError;
 
     #[test]
     fn base_urls() {

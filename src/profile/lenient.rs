@@ -1,9 +1,9 @@
 //! Lenient `deserialize_with` support: Livefyre's docs show booleans as
 //! strings (`"true"`), and customers send `""` or `null` for "not set".
 
-use super::Frequency;
-use serde::de::{Deserializer, Error, Unexpected, Visitor};
 use std::{fmt, marker::PhantomData};
+
+use serde::de::{Deserializer, Error, Unexpected, Visitor};
 
 /// A value that may arrive as a JSON string instead of its native type.
 pub(super) trait Lenient: Sized {
@@ -26,18 +26,6 @@ impl Lenient for bool {
         match s {
             "true" => Some(true),
             "false" => Some(false),
-            _ => None,
-        }
-    }
-}
-
-impl Lenient for Frequency {
-    const EXPECTING: &'static str = r#""immediately", "often", "never", "" or null"#;
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "immediately" => Some(Self::Immediately),
-            "often" => Some(Self::Often),
-            "never" => Some(Self::Never),
             _ => None,
         }
     }

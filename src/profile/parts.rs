@@ -2,14 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lenient;
+use super::lenient::{self, Lenient};
 
 /// How often Livefyre e-mails a user about one kind of event.
 ///
 /// Serialized as the lowercase strings `"immediately"`, `"often"` and `"never"`.
 ///
 /// ```
-/// use tower_livefyre::Frequency;
+/// use tower_livefyre::profile::Frequency;
 ///
 /// assert_eq!(serde_json::to_string(&Frequency::Often).unwrap(), r#""often""#);
 /// let parsed: Frequency = serde_json::from_str(r#""never""#).unwrap();
@@ -24,6 +24,18 @@ pub enum Frequency {
     Often,
     /// Never e-mail about this event.
     Never,
+}
+
+impl Lenient for Frequency {
+    const EXPECTING: &'static str = r#""immediately", "often", "never", "" or null"#;
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "immediately" => Some(Self::Immediately),
+            "often" => Some(Self::Often),
+            "never" => Some(Self::Never),
+            _ => None,
+        }
+    }
 }
 
 /// The parts of a user's real name (`name` in the profile JSON).

@@ -2,7 +2,7 @@
 //! a document it did not build (the `livefyre check` command, a test of your own endpoint).
 //! [`Profile::validate`](super::Profile::validate) applies the same functions.
 
-use crate::WebUrlError;
+use crate::url::WebUrlError;
 use crate::url::check_web_url;
 
 /// Livefyre accepts at most this many entries in `websites`.
@@ -15,7 +15,7 @@ pub const MAX_TAG_LEN: usize = 63;
 /// and `_`.
 ///
 /// ```
-/// use tower_livefyre::is_valid_tag;
+/// use tower_livefyre::profile::is_valid_tag;
 ///
 /// assert!(is_valid_tag("early_adopter"));
 /// assert!(!is_valid_tag("early adopter"));
@@ -36,7 +36,7 @@ pub fn is_valid_tag(tag: &str) -> bool {
 /// The [`WebUrlError`] saying what breaks the rule.
 ///
 /// ```
-/// use tower_livefyre::{WebUrlError, check_profile_url};
+/// use tower_livefyre::{url::WebUrlError, profile::check_profile_url};
 ///
 /// assert_eq!(check_profile_url("https://example.com/ann.png"), Ok(()));
 /// assert_eq!(check_profile_url("/ann.png"), Err(WebUrlError::NotHttp));

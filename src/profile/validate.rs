@@ -1,8 +1,8 @@
 //! [`Profile::validate`]: Livefyre's documented limits, and [`ProfileError`].
 
-use super::Profile;
+use super::document::Profile;
 use super::rules::{MAX_WEBSITES, check_profile_url as check_web_url, is_valid_tag};
-use crate::WebUrlError;
+use crate::url::WebUrlError;
 
 /// A rule from Livefyre's profile documentation that a [`Profile`] breaks.
 ///
@@ -46,7 +46,7 @@ impl Profile {
     /// field order. The `id` needs no check: a [`UserId`](crate::UserId) is valid.
     ///
     /// ```
-    /// use tower_livefyre::{Profile, ProfileError, WebUrlError};
+    /// use tower_livefyre::{Profile, ProfileError, url::WebUrlError};
     ///
     /// assert_eq!(Profile::new("u1".parse()?, "Ann").validate(), Ok(()));
     /// let bad = Profile::new("u1".parse()?, "Ann").with_image_url("ftp://example.com/a.png");

@@ -1,51 +1,14 @@
-//! The pull endpoint: [`PullService`] answers Livefyre's pull with a profile from your
-//! [`ProfileSource`]; [`pull_endpoint`] puts the
-//! [`LftokenLayer`] gate in front of it.
+//! The pull endpoint: [`PullService`](crate::PullService) answers Livefyre's pull with a
+//! profile from your [`ProfileSource`](crate::ProfileSource);
+//! [`pull_endpoint`](crate::pull_endpoint) puts the [`LftokenLayer`](crate::LftokenLayer) gate
+//! in front of it.
 
+pub(crate) mod endpoint;
 mod future;
-mod id;
-mod rejection;
-mod service;
+mod id_location;
+pub(crate) mod rejection;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use id::PathTemplateError;
-pub use rejection::PullRejection;
-#[cfg(feature = "outbox")]
-pub(crate) use service::check as check_profile;
-pub use service::{DEFAULT_PULL_TIMEOUT, PullService};
-
-use tower_layer::Layer;
-
-use crate::{Lftoken, LftokenLayer, Network, ProfileSource};
-
-/// The secure default in one call: `LftokenLayer::new(network).layer(PullService::new(source))`.
-///
-/// Requests without a valid system token get 403 with an empty body; the others get the
-/// profile JSON (see [`PullService`] for every answer). Both halves stay configurable:
-/// build them separately for a custom leeway, timeout or id location.
-///
-/// # Example
-///
-/// ```
-/// use std::collections::HashMap;
-/// use http::{Request, StatusCode};
-/// use tower::ServiceExt;
-/// use tower_livefyre::{Network, Profile, pull_endpoint};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let network = Network::new("labs.fyre.co", "network-key")?;
-/// let users = HashMap::from([("ann".to_owned(), Profile::new("ann".parse()?, "Ann Lee"))]);
-/// let endpoint = pull_endpoint(network.clone(), users);
-///
-/// let token = network.build_livefyre_token()?;
-/// let pull = Request::get(format!("/livefyre/pull?id=ann&lftoken={token}")).body(())?;
-/// assert_eq!(endpoint.clone().oneshot(pull).await?.status(), StatusCode::OK);
-///
-/// let forged = Request::get("/livefyre/pull?id=ann&lftoken=x.y.z").body(())?;
-/// assert_eq!(endpoint.oneshot(forged).await?.status(), StatusCode::FORBIDDEN);
-/// # Ok(()) }
-/// ```
-pub fn pull_endpoint<S: ProfileSource>(network: Network, source: S) -> Lftoken<PullService<S>> {
-    LftokenLayer::new(network).layer(PullService::new(source))
-}
+pub use id_location::PathTemplateError;
+pub use service::DEFAULT_SOURCE_TIMEOUT;

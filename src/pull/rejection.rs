@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use crate::{BoxError, ProfileError, UserIdError};
+use crate::box_error::BoxError;
+
+use crate::profile::validate::ProfileError;
+
+use crate::user_id::UserIdError;
 
 /// Why a pull did not return a profile; carried in the response's extensions.
 ///

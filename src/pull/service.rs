@@ -13,12 +13,16 @@ use http::{HeaderValue, Method, Request, Response};
 use http_body_util::Full;
 use tower_service::Service;
 
-use super::id::IdLocation;
-use super::{PathTemplateError, PullRejection, ResponseFuture};
-use crate::{BoxError, Profile, ProfileSource, UserId};
+use super::future::ResponseFuture;
+use super::id_location::{IdLocation, PathTemplateError};
+use super::rejection::PullRejection;
+use crate::box_error::BoxError;
+use crate::profile::document::Profile;
+use crate::source::profile_source::ProfileSource;
+use crate::user_id::UserId;
 
 /// Default time a [`ProfileSource`] has to answer.
-pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Answers Livefyre's pull request with the profile JSON from a [`ProfileSource`].
 ///
@@ -77,7 +81,7 @@ impl<S: ProfileSource> PullService<S> {
         Self {
             source: Arc::new(source),
             config: Arc::new(Config {
-                timeout: DEFAULT_PULL_TIMEOUT,
+                timeout: DEFAULT_SOURCE_TIMEOUT,
                 id: IdLocation::Query("id".to_owned()),
             }),
         }

@@ -1,14 +1,14 @@
 //! The per-thread memory of tokens already found valid.
 //!
-//! Thread-local, so the hot path takes no lock, and keyed by [`Network`]'s process-unique id
-//! (which changes with its name or keys), so two networks never share an entry.
+//! Thread-local, so the hot path takes no lock, and keyed by [`Keys`]' process-unique id
+//! (new with every name or key set), so two networks never share an entry.
 
 use std::cell::RefCell;
 
 use constant_time_eq::constant_time_eq;
 
-use super::LivefyreClaims;
-use crate::Network;
+use super::claims::LivefyreClaims;
+use super::keys::Keys;
 
 /// How many valid tokens each thread remembers.
 const CACHED_TOKENS: usize = 8;
@@ -20,9 +20,9 @@ const MAX_CACHED_TOKEN_LEN: usize = 1024;
 /// How many bytes at the end of a token [`same_token`] compares first.
 const TAIL: usize = 32;
 
-/// A token that passed every check but expiry, for one network.
+/// A token that passed every check but expiry, for one key set.
 struct ValidToken {
-    network: u64,
+    keys: u64,
     /// A buffer reused for the next token once this one is the least recently used.
     token: Vec<u8>,
     claims: LivefyreClaims,
@@ -36,18 +36,18 @@ thread_local! {
     static VALID_TOKENS: RefCell<Vec<ValidToken>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The claims of `token` if this thread has already found it valid for `network` (its
+/// The claims of `token` if this thread has already found it valid with `keys` (its
 /// expiry is for the caller to check again).
 ///
 /// The bytes are compared in constant time: a token is a credential, and an early-exit
 /// comparison would let a caller learn a cached token's prefix from response times.
-pub(super) fn valid_token(network: &Network, token: &str) -> Option<LivefyreClaims> {
+pub(super) fn valid_token(keys: &Keys, token: &str) -> Option<LivefyreClaims> {
     // During thread teardown there is no memory: every token is checked in full.
     VALID_TOKENS
         .try_with(|cache| {
             let mut cache = cache.borrow_mut();
             let position = cache.iter().position(|entry| {
-                entry.network == network.id() && same_token(&entry.token, token.as_bytes())
+                entry.keys == keys.id() && same_token(&entry.token, token.as_bytes())
             })?;
             cache[..=position].rotate_right(1);
             Some(cache[0].claims.clone())
@@ -70,8 +70,8 @@ fn same_token(remembered: &[u8], token: &[u8]) -> bool {
     constant_time_eq(&remembered[tail..], &token[tail..]) && constant_time_eq(remembered, token)
 }
 
-/// Remembers that `token` passed every check but expiry for `network`.
-pub(super) fn remember_valid_token(network: &Network, token: &str, claims: &LivefyreClaims) {
+/// Remembers that `token` passed every check but expiry with `keys`.
+pub(super) fn remember_valid_token(keys: &Keys, token: &str, claims: &LivefyreClaims) {
     if token.len() > MAX_CACHED_TOKEN_LEN {
         return;
     }
@@ -80,7 +80,7 @@ pub(super) fn remember_valid_token(network: &Network, token: &str, claims: &Live
         let mut cache = cache.borrow_mut();
         if cache.len() < CACHED_TOKENS {
             cache.push(ValidToken {
-                network: network.id(),
+                keys: keys.id(),
                 token: Vec::new(),
                 claims: claims.clone(),
             });
@@ -90,7 +90,7 @@ pub(super) fn remember_valid_token(network: &Network, token: &str, claims: &Live
         // rather than into a new allocation (tokens of one emitter have about one length).
         let oldest = cache.len() - 1;
         let entry = &mut cache[oldest];
-        entry.network = network.id();
+        entry.keys = keys.id();
         entry.token.clear();
         entry.token.extend_from_slice(token.as_bytes());
         entry.claims = claims.clone();

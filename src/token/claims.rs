@@ -3,6 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// The user id of the system token.
+pub const SYSTEM_USER: &str = "system";
+
+/// Longest display name, in characters, that Livefyre documents for a user auth token.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 50;
+
 /// The claims of a valid Livefyre token.
 ///
 /// On the pull endpoint, [`LftokenLayer`](crate::LftokenLayer) puts them into the request's

@@ -10,9 +10,15 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{LivefyreClaims, SYSTEM_USER, TokenError, cache};
-use crate::Network;
-use crate::network::VerifyingKey;
+use super::cache;
+use super::claims::{LivefyreClaims, SYSTEM_USER};
+use super::error::TokenError;
+use super::keys::{Keys, VerifyingKey};
+
+/// The longest token [`Network::validate_livefyre_token`](crate::Network::validate_livefyre_token) looks at, in bytes.
+///
+/// Real tokens are about 200 bytes; the cap bounds the work an anonymous caller can cause.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 4096;
 
 /// The base64url text of the headers the official libraries emitted, all `alg` HS256:
 /// `{"alg":"HS256","typ":"JWT"}` (Java, Node), `{"typ":"JWT","alg":"HS256"}` (Python, Ruby,
@@ -42,7 +48,7 @@ fn check_header(header_b64: &str) -> Result<(), TokenError> {
 
 /// The whole validation, with the length cap as a parameter so the layer can set it.
 pub(crate) fn validate(
-    network: &Network,
+    keys: &Keys,
     token: &str,
     now: SystemTime,
     leeway: Duration,
@@ -54,11 +60,11 @@ pub(crate) fn validate(
             max: max_len,
         });
     }
-    let claims = match cache::valid_token(network, token) {
+    let claims = match cache::valid_token(keys, token) {
         Some(claims) => claims,
         None => {
-            let claims = validate_all_but_expiry(network, token)?;
-            cache::remember_valid_token(network, token, &claims);
+            let claims = validate_all_but_expiry(keys, token)?;
+            cache::remember_valid_token(keys, token, &claims);
             claims
         }
     };
@@ -85,7 +91,7 @@ fn is_expired(expires: f64, now: SystemTime, leeway: Duration) -> bool {
 }
 
 /// Every check but expiry, in order: parts, header, signature, claims.
-fn validate_all_but_expiry(network: &Network, token: &str) -> Result<LivefyreClaims, TokenError> {
+fn validate_all_but_expiry(keys: &Keys, token: &str) -> Result<LivefyreClaims, TokenError> {
     let Some((header_b64, payload_b64, signature_b64)) = three_parts(token) else {
         return Err(TokenError::Malformed("expected three dot-separated parts"));
     };
@@ -97,7 +103,7 @@ fn validate_all_but_expiry(network: &Network, token: &str) -> Result<LivefyreCla
     // Authenticate before parsing the payload: nothing unsigned reaches the JSON parser
     // beyond the header.
     let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
-    let key_index = verify_signature(network.verifying_keys(), signed.as_bytes(), signature_b64)?;
+    let key_index = verify_signature(keys.verifying(), signed.as_bytes(), signature_b64)?;
 
     // Decoded on the stack when it fits (Livefyre's payloads are about 120 bytes).
     let mut on_stack = [0u8; PAYLOAD_ON_STACK];
@@ -116,7 +122,7 @@ fn validate_all_but_expiry(network: &Network, token: &str) -> Result<LivefyreCla
     let claims = read_claims(payload)?;
 
     let domain = claims.domain?.into_string("domain")?;
-    if domain != network.name() {
+    if domain != keys.domain() {
         return Err(TokenError::WrongDomain);
     }
     let user_id = claims.user_id?.into_string("user_id")?;
@@ -367,7 +373,7 @@ mod tests {
             .iter()
             .map(|text| URL_SAFE_NO_PAD.decode(text).unwrap())
             .collect();
-        assert_eq!(decoded[0], super::super::HEADER_JSON.as_bytes());
+        assert_eq!(decoded[0], super::super::build::HEADER_JSON.as_bytes());
         assert_eq!(decoded[1], br#"{"typ":"JWT","alg":"HS256"}"#);
         assert_eq!(decoded[2], br#"{"alg":"HS256"}"#);
         // The slow path agrees with the fast one.

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use rustls::crypto::ring::default_provider;
 use sha2::Sha512;
-use tower_livefyre::{Network, SYSTEM_USER, UserId};
+use tower_livefyre::{Network, UserId, token::SYSTEM_USER};
 
 use crate::error::CliError;
 use crate::key::Credentials;

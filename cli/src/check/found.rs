@@ -7,7 +7,7 @@ use super::probe::Exchange;
 use super::result::{Finding, Outcome};
 
 /// The longest display name Livefyre documents (D-UAT).
-const MAX_DISPLAY_NAME_CHARS: usize = tower_livefyre::MAX_DISPLAY_NAME_CHARS;
+const MAX_DISPLAY_NAME_CHARS: usize = tower_livefyre::token::MAX_DISPLAY_NAME_CHARS;
 /// The findings of every `pull/found/*` and `pull/document/*` check on the answer to a valid
 /// pull for `user`, in catalog order.
 pub(super) fn judge(user: &str, exchange: &Exchange) -> Vec<(CheckId, Vec<Finding>)> {

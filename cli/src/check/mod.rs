@@ -14,7 +14,7 @@ mod target;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
-use tower_livefyre::{PullUrlTemplate, UserId};
+use tower_livefyre::{UserId, url::PullUrlTemplate};
 
 pub use self::catalog::CheckId;
 use self::forge::Forge;

@@ -1,7 +1,7 @@
 //! The endpoint under check: its URL template, and the requests built from it.
 
 use http::Uri;
-use tower_livefyre::{PullUrlTemplate, UserId};
+use tower_livefyre::{UserId, url::PullUrlTemplate};
 
 use super::probe::Probe;
 use super::result::{Finding, Outcome};

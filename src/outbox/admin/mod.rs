@@ -24,7 +24,7 @@ use tower_service::Service;
 pub use csrf::AdminRejection;
 
 use super::{Backend, Outbox, OutboxError};
-use crate::UserId;
+use crate::user_id::UserId;
 use csrf::CsrfKey;
 use page::Snapshot;
 
@@ -241,7 +241,7 @@ where
     DB: Backend,
     B: Body + Send + 'static,
     B::Data: Send,
-    B::Error: Into<crate::BoxError>,
+    B::Error: Into<crate::box_error::BoxError>,
 {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
@@ -273,7 +273,7 @@ impl<DB: Backend> OutboxAdmin<DB> {
     where
         B: Body + Send + 'static,
         B::Data: Send,
-        B::Error: Into<crate::BoxError>,
+        B::Error: Into<crate::box_error::BoxError>,
     {
         let route = match request.uri().path() {
             "" | "/" => Route::Page,
@@ -340,7 +340,7 @@ impl<DB: Backend> OutboxAdmin<DB> {
     where
         B: Body + Send + 'static,
         B::Data: Send,
-        B::Error: Into<crate::BoxError>,
+        B::Error: Into<crate::box_error::BoxError>,
     {
         if self.read_only {
             let mut response = refuse(StatusCode::METHOD_NOT_ALLOWED, AdminRejection::ReadOnly);

@@ -4,10 +4,10 @@
 use tokio::time::Instant;
 
 use super::{Settings, millis};
-use crate::PingClient;
 use crate::outbox::delivery::{Verdict, deliver};
-use crate::outbox::ops::ParkKind;
+use crate::outbox::park_kind::ParkKind;
 use crate::outbox::store::{Claim, Outcome};
+use crate::ping::client::PingClient;
 
 /// The outcome for `row`: a ping through `client`, cut short when the row's lease ends at
 /// `lease_end` (so that no two pings for one user are ever in flight at once), or no ping at

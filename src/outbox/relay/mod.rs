@@ -13,7 +13,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::{Backend, Outbox, OutboxError};
-use crate::{PingClient, RetryPolicy};
+use crate::ping::client::PingClient;
+use crate::ping::{Backoff, RetryPolicy};
 
 /// No wait, lease or deadline exceeds this (ten years): instants and the sums written to
 /// the database stay far from overflow whatever the configuration, `Duration::MAX` included.
@@ -47,8 +48,8 @@ struct Settings {
     batch_size: Option<usize>,
     lease: Duration,
     poll_interval: Duration,
-    /// Only its backoff is used: the client makes one attempt per row attempt.
-    backoff: RetryPolicy,
+    /// Between the attempts of one row (the client makes one attempt per row attempt).
+    backoff: Backoff,
     shutdown_grace: Duration,
     coalesce: Duration,
     confirm: bool,
@@ -135,9 +136,7 @@ impl<DB: Backend> Outbox<DB> {
                 batch_size: None,
                 lease: Duration::from_secs(60),
                 poll_interval: Duration::from_secs(1),
-                backoff: RetryPolicy::default()
-                    .with_base_backoff(Duration::from_secs(1))
-                    .with_max_backoff(Duration::from_secs(300)),
+                backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
                 shutdown_grace: Duration::from_secs(10),
                 coalesce: Duration::from_millis(50),
                 confirm: false,
@@ -269,9 +268,7 @@ impl<DB: Backend> Relay<DB> {
     /// # Ok(()) }
     /// ```
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.settings.backoff = (self.settings.backoff)
-            .with_base_backoff(base)
-            .with_max_backoff(max);
+        self.settings.backoff = Backoff::new(base, max);
         self
     }
 

@@ -6,7 +6,10 @@
 //! the library's own functions ([`check_profile_url`], [`is_valid_tag`], [`MAX_WEBSITES`]).
 
 use serde_json::{Map, Value};
-use tower_livefyre::{MAX_WEBSITES, WebUrlError, check_profile_url, is_valid_tag};
+use tower_livefyre::{
+    profile::{MAX_WEBSITES, check_profile_url, is_valid_tag},
+    url::WebUrlError,
+};
 
 use self::suggest::{
     DISPLAY_RULE_ALIASES, NAME_ALIASES, NOTIFICATION_ALIASES, TOP_ALIASES, suggest,
@@ -397,7 +400,10 @@ mod tests {
     /// field set must have exactly these keys, at every level.
     #[test]
     fn the_field_lists_agree_with_the_librarys_profile() {
-        use tower_livefyre::{DisplayRules, EmailNotifications, Frequency, Name, Profile};
+        use tower_livefyre::{
+            Profile,
+            profile::{DisplayRules, EmailNotifications, Frequency, Name},
+        };
 
         let profile = Profile::new("ann".parse().unwrap(), "Ann")
             .with_name(

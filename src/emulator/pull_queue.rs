@@ -1,26 +1,28 @@
-//! The emulator's memory and every rule that changes it: the registered template, the pull
-//! queue and its per-user bookkeeping, the remote profiles, the pull and ping logs, and the
-//! ping faults in force.
+//! [`PullQueue`]: the pulls the emulator owes, and what finishing one updates.
 //!
-//! Pull bookkeeping sits behind one mutex, so that finishing a pull (profile, log, in-flight
-//! flag) is atomic for every observer; pings and faults have their own. No lock is held
-//! across an `.await`.
+//! The queue, the per-user bookkeeping, the remote profiles, the registered template and
+//! the pull log sit behind one mutex, so that finishing a pull (profile, log, in-flight
+//! flag) is atomic for every observer. No lock is held across an `.await`.
 //!
 //! The queue implements the coalescing described under "Pulls" in the module documentation:
 //! an id waits in the queue at most once, and is never taken while it is in flight. Late
-//! pulls (a [`PingFault::LatePull`]) wait beside it, by due time, until the timer task moves
-//! them into the queue, where they coalesce as a ping arriving then would.
+//! pulls (a [`PingFault::LatePull`](super::PingFault::LatePull)) wait beside it, by due
+//! time, until the timer task moves them into the queue, where they coalesce as a ping
+//! arriving then would.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, watch};
 
-use super::fault::{FaultPlan, FaultSchedule, PingFault};
-use super::{PingRecord, PullRecord};
-use crate::{Profile, PullUrlTemplate, UserId};
+use super::bounded_log::BoundedLog;
+use super::lock::lock;
+use super::pull_record::PullRecord;
+use crate::profile::document::Profile;
+use crate::url::PullUrlTemplate;
+use crate::user_id::UserId;
 
 /// Most ids waiting at once; past it, pings get 503 instead of growing memory without bound.
 const MAX_QUEUED: usize = 100_000;
@@ -38,12 +40,8 @@ pub(super) struct Job {
     covers: u64,
 }
 
-pub(super) struct State {
-    pulls: Mutex<Pulls>,
-    pings: Mutex<VecDeque<PingRecord>>,
-    faults: Mutex<FaultSchedule>,
-    /// How many records each log keeps, dropping the oldest.
-    log_capacity: usize,
+pub(super) struct PullQueue {
+    book: Mutex<Book>,
     /// Wakes idle workers: a pull was queued or an id stopped being in flight.
     work: Notify,
     /// Counts completed pulls; `wait_for_pull` watches it.
@@ -52,8 +50,7 @@ pub(super) struct State {
     late_scheduled: Notify,
 }
 
-#[derive(Default)]
-struct Pulls {
+struct Book {
     template: Option<PullUrlTemplate>,
     /// Ids waiting for a worker, oldest first; each at most once.
     queue: VecDeque<UserId>,
@@ -65,7 +62,7 @@ struct Pulls {
     late: BTreeMap<(Instant, u64), UserId>,
     /// The next late pull's sequence number.
     late_sequence: u64,
-    log: VecDeque<PullRecord>,
+    log: BoundedLog<PullRecord>,
 }
 
 /// Everything the emulator knows about one user id.
@@ -84,7 +81,7 @@ struct User {
     last: Option<(u64, PullRecord)>,
 }
 
-impl Pulls {
+impl Book {
     /// Puts `id` in the queue unless it is waiting there already: `Ok(true)` when it was
     /// added (a worker should be woken). Counts no request.
     fn enqueue(&mut self, id: &UserId) -> Result<bool, QueueFull> {
@@ -100,45 +97,35 @@ impl Pulls {
     }
 }
 
-/// A panic elsewhere while holding a lock leaves consistent data (every update is a few
-/// plain assignments), so a poisoned lock is used as is rather than spreading panics.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Appends to a log that keeps at most `capacity` records.
-fn push_bounded<T>(log: &mut VecDeque<T>, capacity: usize, record: T) {
-    if log.len() >= capacity {
-        log.pop_front();
-    }
-    log.push_back(record);
-}
-
-impl State {
-    pub(super) fn new(faults: FaultPlan, log_capacity: usize) -> Self {
+impl PullQueue {
+    /// An empty queue whose pull log keeps at most `log_capacity` records.
+    pub(super) fn new(log_capacity: usize) -> Self {
         Self {
-            pulls: Mutex::default(),
-            pings: Mutex::default(),
-            faults: Mutex::new(FaultSchedule::new(faults, Instant::now())),
-            log_capacity: log_capacity.max(1),
+            book: Mutex::new(Book {
+                template: None,
+                queue: VecDeque::new(),
+                users: HashMap::new(),
+                in_flight: 0,
+                late: BTreeMap::new(),
+                late_sequence: 0,
+                log: BoundedLog::new(log_capacity),
+            }),
             work: Notify::new(),
             completed: watch::Sender::new(0),
             late_scheduled: Notify::new(),
         }
     }
 
-    // ------------------------------------------------------------ template and profiles
-
     pub(super) fn template(&self) -> Option<PullUrlTemplate> {
-        lock(&self.pulls).template.clone()
+        lock(&self.book).template.clone()
     }
 
     pub(super) fn set_template(&self, template: PullUrlTemplate) {
-        lock(&self.pulls).template = Some(template);
+        lock(&self.book).template = Some(template);
     }
 
     pub(super) fn profile(&self, id: &str) -> Option<Profile> {
-        lock(&self.pulls)
+        lock(&self.book)
             .users
             .get(id)
             .and_then(|user| user.profile.clone())
@@ -146,7 +133,7 @@ impl State {
 
     /// Every remote profile, by id.
     pub(super) fn profiles(&self) -> Vec<Profile> {
-        let pulls = lock(&self.pulls);
+        let pulls = lock(&self.book);
         let mut profiles: Vec<Profile> = pulls
             .users
             .values()
@@ -157,11 +144,9 @@ impl State {
         profiles
     }
 
-    // ------------------------------------------------------------ the queue
-
     /// Schedules a pull of `id`, unless one is already waiting.
     pub(super) fn request_pull(&self, id: &UserId) -> Result<(), QueueFull> {
-        let mut pulls = lock(&self.pulls);
+        let mut pulls = lock(&self.book);
         let queued = pulls.enqueue(id)?;
         pulls.users.entry(id.clone()).or_default().requested += 1;
         drop(pulls);
@@ -173,14 +158,14 @@ impl State {
 
     /// Whether no more late pulls can be scheduled now.
     pub(super) fn late_pulls_full(&self) -> bool {
-        lock(&self.pulls).late.len() >= MAX_QUEUED
+        lock(&self.book).late.len() >= MAX_QUEUED
     }
 
     /// Counts a request for `id` now, and queues its pull `delay` from now (never, if that
     /// is too far to represent). The caller checked [`late_pulls_full`](Self::late_pulls_full)
     /// before accepting the ping; a few concurrent pings may pass the bound by as many.
     pub(super) fn request_late_pull(&self, id: &UserId, delay: Duration) {
-        let mut guard = lock(&self.pulls);
+        let mut guard = lock(&self.book);
         let pulls = &mut *guard;
         pulls.users.entry(id.clone()).or_default().requested += 1;
         let Some(due) = Instant::now().checked_add(delay) else {
@@ -197,7 +182,7 @@ impl State {
     /// due. A late pull meeting a full queue is dropped, as a ping meeting it would be
     /// refused.
     pub(super) fn queue_due_late_pulls(&self, now: Instant) -> Option<Instant> {
-        let mut pulls = lock(&self.pulls);
+        let mut pulls = lock(&self.book);
         let mut queued_any = false;
         while let Some(entry) = pulls.late.first_entry() {
             if entry.key().0 > now {
@@ -233,7 +218,7 @@ impl State {
 
     /// The oldest queued id that is not being pulled right now.
     pub(super) fn take_job(&self) -> Option<Job> {
-        let mut guard = lock(&self.pulls);
+        let mut guard = lock(&self.book);
         let pulls = &mut *guard;
         let users = &pulls.users;
         let position = pulls
@@ -255,15 +240,15 @@ impl State {
 
     /// Pulls queued, in progress, or late and not yet due.
     pub(super) fn pending_pulls(&self) -> usize {
-        let pulls = lock(&self.pulls);
+        let pulls = lock(&self.book);
         pulls.queue.len() + pulls.in_flight + pulls.late.len()
     }
 
     /// Records the result of a job and makes it visible to `wait_for_pull`.
     pub(super) fn finish(&self, job: Job, record: PullRecord, profile: Option<Profile>) {
-        let mut guard = lock(&self.pulls);
+        let mut guard = lock(&self.book);
         let pulls = &mut *guard;
-        push_bounded(&mut pulls.log, self.log_capacity, record.clone());
+        pulls.log.push(record.clone());
         pulls.in_flight -= 1;
         let user = pulls.users.entry(job.id).or_default();
         user.in_flight = false;
@@ -280,10 +265,8 @@ impl State {
         }
     }
 
-    // ------------------------------------------------------------ completed pulls
-
     pub(super) fn pull_log(&self) -> Vec<PullRecord> {
-        lock(&self.pulls).log.iter().cloned().collect()
+        lock(&self.book).log.to_vec()
     }
 
     /// Changes with every completed pull.
@@ -293,7 +276,7 @@ impl State {
 
     /// How many pulls of `id` were requested so far.
     pub(super) fn requested(&self, id: &str) -> u64 {
-        lock(&self.pulls)
+        lock(&self.book)
             .users
             .get(id)
             .map_or(0, |user| user.requested)
@@ -301,36 +284,8 @@ impl State {
 
     /// The last completed pull of `id`, if it started after the first `requested` requests.
     pub(super) fn last_covering(&self, id: &str, requested: u64) -> Option<PullRecord> {
-        let pulls = lock(&self.pulls);
+        let pulls = lock(&self.book);
         let (covers, record) = pulls.users.get(id)?.last.as_ref()?;
         (*covers >= requested).then(|| record.clone())
-    }
-
-    // ------------------------------------------------------------ pings and faults
-
-    pub(super) fn record_ping(&self, record: PingRecord) {
-        push_bounded(&mut lock(&self.pings), self.log_capacity, record);
-    }
-
-    pub(super) fn ping_log(&self) -> Vec<PingRecord> {
-        lock(&self.pings).iter().cloned().collect()
-    }
-
-    /// Replaces the faults in force; the plan's first step begins now.
-    pub(super) fn set_faults(&self, plan: FaultPlan) {
-        *lock(&self.faults) = FaultSchedule::new(plan, Instant::now());
-    }
-
-    /// The fault steps in force now, described for the emulator's page.
-    pub(super) fn fault_steps(&self) -> Vec<(String, String)> {
-        let faults = lock(&self.faults);
-        faults.describe(Instant::now())
-    }
-
-    /// The fault that answers a ping arriving now, if any.
-    pub(super) fn next_fault(&self) -> Option<PingFault> {
-        // The clock is read under the lock, so the schedule sees times in order.
-        let mut faults = lock(&self.faults);
-        faults.next(Instant::now())
     }
 }

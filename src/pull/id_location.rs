@@ -4,13 +4,13 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
-use super::PullRejection;
+use super::rejection::PullRejection;
 use crate::query::{self, QueryError};
-use crate::{MAX_USER_ID_LEN, UserId, UserIdError};
+use crate::user_id::{UserId, UserIdError};
 
 /// Longest raw (percent-encoded) id looked at, in bytes: three per byte of the longest id.
 /// It bounds the decoding work; the id rule itself is [`UserId`]'s.
-const MAX_RAW_ID_LEN: usize = 3 * MAX_USER_ID_LEN;
+const MAX_RAW_ID_LEN: usize = 3 * UserId::MAX_LEN;
 
 /// Where to find the id.
 #[derive(Debug, Clone)]
@@ -116,11 +116,11 @@ mod tests {
                 byte: 0xff
             })
         );
-        let long = "a".repeat(MAX_USER_ID_LEN + 1);
+        let long = "a".repeat(UserId::MAX_LEN + 1);
         assert_eq!(decode(&long), Err(UserIdError::TooLong { len: 257 }));
         // Encoded, 256 bytes of id are 768 raw bytes: accepted; one more raw byte is not.
-        let encoded = "%61".repeat(MAX_USER_ID_LEN);
-        assert_eq!(decode(&encoded).map(|id| id.len()), Ok(MAX_USER_ID_LEN));
+        let encoded = "%61".repeat(UserId::MAX_LEN);
+        assert_eq!(decode(&encoded).map(|id| id.len()), Ok(UserId::MAX_LEN));
         assert_eq!(
             decode(&format!("{encoded}a")),
             Err(UserIdError::TooLong { len: 769 })

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::pull::Puller;
+use super::puller::Puller;
+use super::state::State;
 use super::stopped;
-use super::store::State;
 
 /// A worker: takes jobs until shutdown is signalled. A pull in progress when the signal
 /// comes is finished (the emulator's shutdown aborts it after a grace period).
@@ -19,13 +19,13 @@ pub(super) async fn worker(
 ) {
     loop {
         // Register interest before looking, so a job queued in between is not missed.
-        let notified = state.work_notified();
+        let notified = state.pulls.work_notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         if *shutdown.borrow() {
             return;
         }
-        let Some(job) = state.take_job() else {
+        let Some(job) = state.pulls.take_job() else {
             tokio::select! {
                 () = &mut notified => continue,
                 () = stopped(&mut shutdown) => return,
@@ -39,7 +39,7 @@ pub(super) async fn worker(
             url = %record.url,
             "emulator pull finished"
         );
-        state.finish(job, record, profile);
+        state.pulls.finish(job, record, profile);
     }
 }
 
@@ -50,7 +50,7 @@ pub(super) async fn timer(state: Arc<State>, mut shutdown: watch::Receiver<bool>
         if *shutdown.borrow() {
             return;
         }
-        let next = state.queue_due_late_pulls(Instant::now());
+        let next = state.pulls.queue_due_late_pulls(Instant::now());
         let due = async {
             match next {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -59,7 +59,7 @@ pub(super) async fn timer(state: Arc<State>, mut shutdown: watch::Receiver<bool>
         };
         tokio::select! {
             () = due => {}
-            () = state.late_pull_scheduled() => {}
+            () = state.pulls.late_pull_scheduled() => {}
             () = stopped(&mut shutdown) => return,
         }
     }

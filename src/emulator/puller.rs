@@ -13,8 +13,12 @@ use hyper_util::rt::TokioExecutor;
 use tokio::time::{Instant, timeout_at};
 
 use super::{PullOutcome, PullRecord};
+use crate::network::Network;
+use crate::profile::document::Profile;
+use crate::token::SYSTEM_USER;
+use crate::url::PullUrlTemplate;
 use crate::url::REDACTED;
-use crate::{Network, Profile, PullUrlTemplate, SYSTEM_USER, UserId};
+use crate::user_id::UserId;
 
 /// Lifetime of the system token each pull carries: the pull endpoint checks it when the
 /// request arrives, so minutes are plenty, and a token an endpoint logs is worth minutes.

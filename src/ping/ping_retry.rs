@@ -6,7 +6,8 @@ use http_body_util::Full;
 use tokio::time::Sleep;
 use tower::retry::Policy;
 
-use super::{PingError, RetryPolicy};
+use super::error::PingError;
+use super::retry_policy::RetryPolicy;
 
 /// Counts the attempts of one call, stamps the count into its error, and decides whether and
 /// when to try again: only [retryable](PingError::is_retryable) errors, at most
@@ -53,7 +54,10 @@ impl Policy<Request<Full<Bytes>>, (), PingError> for PingRetry {
             );
             return None;
         }
-        let delay = self.policy.delay(self.attempts, error.retry_after());
+        let delay = self
+            .policy
+            .backoff()
+            .delay(self.attempts, error.retry_after());
         tracing::debug!(
             method = "POST",
             path,

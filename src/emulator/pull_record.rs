@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Serialize, Serializer};
 
-use crate::UserId;
+use crate::user_id::UserId;
 
 /// How one pull ended.
 ///
