@@ -1,6 +1,9 @@
 //! Livefyre *Ping for Pull* for [tower] servers: keep Livefyre's copy of your users' profiles
 //! in sync with your own user database.
 //!
+//! Livefyre is retired: its service no longer runs. The crate's emulator (feature
+//! `emulator`) stands in for Livefyre's side, for tests and local development.
+//!
 //! # The sequence
 //!
 //! ```text
@@ -27,12 +30,39 @@
 //!   request carries a valid system token.
 //! - [`PullService`] over your [`ProfileSource`]: the pull endpoint itself, answering with
 //!   the [`Profile`] JSON Livefyre expects; [`pull_endpoint`] puts the gate in front of it.
-//! - `PingClient` (feature `ping`, on by default): the ping and the registration of your pull
-//!   URL, with retries.
+//! - [`PingClient`] (feature `ping`, on by default): the ping and the registration of your
+//!   pull URL, with retries.
+//! - `outbox::Outbox` (feature `outbox`): durable pings, written in your database
+//!   transaction and delivered later by a relay.
 //! - `emulator::Emulator` (feature `emulator`): the Livefyre side of the sequence, to test an
 //!   integration end to end on one machine.
 //! - `metrics` (feature `metrics`): counters, gauges and histograms of pulls, refusals, pings
 //!   and the outbox through the `metrics` facade; the module's docs hold the table of names.
+//!
+//! # Modules
+//!
+//! The types above, [`UserId`] and the errors you match on are at the root. Every other item
+//! has one path, in its module:
+//!
+//! - [`lftoken`]: the gate's service ([`Lftoken`](lftoken::Lftoken)) and the response to a
+//!   refusal ([`MakeRejection`](lftoken::MakeRejection),
+//!   [`DefaultRejection`](lftoken::DefaultRejection)).
+//! - [`pull`]: the pull service's future, the error of a bad id path template
+//!   ([`PathTemplateError`](pull::PathTemplateError)), and how long it waits for your source
+//!   by default ([`DEFAULT_SOURCE_TIMEOUT`](pull::DEFAULT_SOURCE_TIMEOUT)).
+//! - [`token`]: the claims of a valid token ([`LivefyreClaims`](token::LivefyreClaims)), the
+//!   token limits and defaults.
+//! - [`profile`]: the parts of a [`Profile`] (name, e-mail notifications, display rules) and
+//!   the rules it is checked against.
+//! - [`source`]: a closure as a [`ProfileSource`]
+//!   ([`profile_source_fn`](source::profile_source_fn)).
+//! - [`url`](crate::url): the pull URL template
+//!   ([`PullUrlTemplate`](crate::url::PullUrlTemplate)) and its errors.
+//! - [`ping`] (feature `ping`): the client's retries and backoff ([`ping::RetryPolicy`],
+//!   [`ping::Backoff`]), its configuration error, its defaults and its default HTTP client.
+//! - `outbox` (feature `outbox`): durable pings, the relay and the admin page.
+//! - `emulator` (feature `emulator`): Livefyre's side, and the table of its HTTP API.
+//! - `metrics` (feature `metrics`): the table of metric names, units and labels.
 //!
 //! # Quick start
 //!

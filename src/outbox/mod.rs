@@ -31,10 +31,20 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: `schema`/`sql` (every statement, per dialect) → `store` (the database
-//! calls, per driver) → `delivery` (one ping's verdict) → `relay` (its configuration, and its
-//! engine: claim → attempt → outcome → write-back) and `confirm` (the pull side) → `ops`
-//! (stats, parked rows, requeues).
+//! Data flows one way (`a → b`: `a` uses `b`):
+//!
+//! - `admin` ([`OutboxAdmin`]) → `admin/page` (its HTML and JSON), `admin/csrf` (the checks
+//!   on its `POST`s) and `ops` (stats, parked and awaiting rows, requeues);
+//! - `relay` (the [`Relay`]'s configuration) → `relay/engine` (claim → attempt → outcome →
+//!   write-back) → `relay/schedule` (the engine's pure decisions) and `relay/attempt` (one
+//!   claimed row becomes its outcome) → `delivery` (one ping through
+//!   [`PingClient`](crate::PingClient), and the verdict on its answer);
+//! - `admin`, `relay`, `confirm` ([`ConfirmPulls`], the pull side), `ops` and `schema` (the
+//!   tables, [`Outbox::migrate`]) → this file ([`Outbox`]) → `store` ([`Backend`]: every
+//!   database call, per driver) → `sql` (every statement, per dialect);
+//! - this file, `admin`, `ops`, `relay` and `schema` → `error` ([`OutboxError`]).
+//!
+//! One edge runs back: `store` → `ops`, for [`ParkKind`] (`ops` holds the row types).
 //!
 //! Runs on [`sqlx::Sqlite`], [`sqlx::Postgres`], and [`sqlx::Any`] connected to either.
 //! The feature needs Rust 1.94 (sqlx 0.9). On SQLite, use WAL
