@@ -30,7 +30,7 @@
 //!   request carries a valid system token.
 //! - [`PullService`] over your [`ProfileSource`]: the pull endpoint itself, answering with
 //!   the [`Profile`] JSON Livefyre expects; [`pull_endpoint`] puts the gate in front of it.
-//! - [`PingClient`] (feature `ping`, on by default): the ping and the registration of your
+//! - `PingClient` (feature `ping`, on by default): the ping and the registration of your
 //!   pull URL, with retries.
 //! - `outbox::Outbox` (feature `outbox`): durable pings, written in your database
 //!   transaction and delivered later by a relay.
@@ -56,10 +56,9 @@
 //!   the rules it is checked against.
 //! - [`source`]: a closure as a [`ProfileSource`]
 //!   ([`profile_source_fn`](source::profile_source_fn)).
-//! - [`url`](crate::url): the pull URL template
-//!   ([`PullUrlTemplate`](crate::url::PullUrlTemplate)) and its errors.
-//! - [`ping`] (feature `ping`): the client's retries and backoff ([`ping::RetryPolicy`],
-//!   [`ping::Backoff`]), its configuration error, its defaults and its default HTTP client.
+//! - [`url`]: the pull URL template ([`PullUrlTemplate`](url::PullUrlTemplate)) and its errors.
+//! - `ping` (feature `ping`): the client's retries and backoff (`ping::RetryPolicy`,
+//!   `ping::Backoff`), its configuration error, its defaults and its default HTTP client.
 //! - `outbox` (feature `outbox`): durable pings, the relay and the admin page.
 //! - `emulator` (feature `emulator`): Livefyre's side, and the table of its HTTP API.
 //! - `metrics` (feature `metrics`): the table of metric names, units and labels.

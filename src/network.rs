@@ -138,7 +138,7 @@ impl Network {
     ///
     /// # Errors
     ///
-    /// [`TokenError::DisplayNameTooLong`] past [`MAX_DISPLAY_NAME_CHARS`] characters. The id
+    /// [`TokenError::DisplayNameTooLong`] past [`MAX_DISPLAY_NAME_CHARS`](crate::token::MAX_DISPLAY_NAME_CHARS) characters. The id
     /// is a [`UserId`], valid by construction.
     ///
     /// # Example

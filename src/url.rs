@@ -190,7 +190,7 @@ static REG_NAME_BYTES: [bool; 256] =
 /// goes: for example `https://example.com/livefyre/pull?id={id}`.
 ///
 /// [`parse`](Self::parse) is the one check of a template, shared by
-/// [`PingClient::set_user_sync_url`](crate::PingClient::set_user_sync_url) and the emulator's
+/// `PingClient::set_user_sync_url` (feature `ping`) and the emulator's
 /// registration: at most [`MAX_PULL_URL_TEMPLATE_LEN`] bytes, `{id}` in the path or the query
 /// (and not in the host), and, once `{id}` is filled in, a URL that follows the web-URL rule
 /// of [`WebUrlError`].

@@ -95,6 +95,21 @@
 //! is never pulled twice at once, and the last pull always starts after the last ping, so
 //! the remote profile ends up with the newest data.
 //!
+//! # Layout
+//!
+//! Data flows one way (`a → b`: `a` uses `b`):
+//!
+//! - `builder` ([`EmulatorBuilder`]) starts `server` (the HTTP API above, `params` its
+//!   parameters, `page` the HTML page, `fault_json` the JSON form of a [`FaultPlan`]) and
+//!   `workers` (the pull workers and the late-pull timer), which pull with `puller` (one GET
+//!   of your endpoint, judged) — all over `state`;
+//! - `state` holds three parts, each behind its own lock (`lock`): `pull_queue` (the queue,
+//!   per-user bookkeeping, remote profiles, the template and the pull log, finished
+//!   atomically), `ping_log` and `faults_in_force` (the [`FaultPlan`] in `fault`, as time
+//!   goes by); both logs are a `bounded_log`;
+//! - records: `pull_record` ([`PullRecord`]) and `ping_record` ([`PingRecord`]), `error`
+//!   ([`EmulatorError`]).
+//!
 //! # Example
 //!
 //! Your pull endpoint (here [`LftokenLayer`](crate::LftokenLayer) over a closure, served by

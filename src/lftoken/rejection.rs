@@ -27,7 +27,7 @@ pub enum LftokenRejection {
     /// `lftoken` is longer, still encoded, than the layer's cap.
     #[error("the lftoken query parameter is longer than {max} bytes")]
     TooLong {
-        /// The cap, [`LftokenLayer::max_token_len`](super::LftokenLayer::max_token_len).
+        /// The cap, [`LftokenLayer::max_token_len`](crate::LftokenLayer::max_token_len).
         max: usize,
     },
     /// The token failed validation.
@@ -38,7 +38,7 @@ pub enum LftokenRejection {
 /// Builds the response for a refused request.
 ///
 /// Implemented by [`DefaultRejection`] (403, empty body) and by every
-/// `Fn(&LftokenRejection) -> Response<B>`, for [`LftokenLayer::with_rejection_response`](super::LftokenLayer::with_rejection_response).
+/// `Fn(&LftokenRejection) -> Response<B>`, for [`LftokenLayer::with_rejection_response`](crate::LftokenLayer::with_rejection_response).
 pub trait MakeRejection<B> {
     /// The response for a request refused for `reason`.
     fn make_rejection(&self, reason: &LftokenRejection) -> Response<B>;
@@ -50,7 +50,7 @@ pub trait MakeRejection<B> {
 ///
 /// ```
 /// use http::StatusCode;
-/// use tower_livefyre::{DefaultRejection, LftokenRejection, MakeRejection};
+/// use tower_livefyre::{LftokenRejection, lftoken::{DefaultRejection, MakeRejection}};
 ///
 /// let response: http::Response<String> = DefaultRejection.make_rejection(&LftokenRejection::Missing);
 /// assert_eq!(response.status(), StatusCode::FORBIDDEN);

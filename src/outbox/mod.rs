@@ -42,9 +42,11 @@
 //! - `admin`, `relay`, `confirm` ([`ConfirmPulls`], the pull side), `ops` and `schema` (the
 //!   tables, [`Outbox::migrate`]) → this file ([`Outbox`]) → `store` ([`Backend`]: every
 //!   database call, per driver) → `sql` (every statement, per dialect);
-//! - this file, `admin`, `ops`, `relay` and `schema` → `error` ([`OutboxError`]).
+//! - this file, `admin`, `ops`, `relay` and `schema` → `error` ([`OutboxError`]);
+//! - `ops`, `store` and `relay/attempt` → `park_kind` ([`ParkKind`], as the `park_kind`
+//!   column stores it).
 //!
-//! One edge runs back: `store` → `ops`, for [`ParkKind`] (`ops` holds the row types).
+//! `python3 scripts/module-deps.py` checks that no two files depend on each other.
 //!
 //! Runs on [`sqlx::Sqlite`], [`sqlx::Postgres`], and [`sqlx::Any`] connected to either.
 //! The feature needs Rust 1.94 (sqlx 0.9). On SQLite, use WAL

@@ -27,7 +27,7 @@ where
     /// from the registered URL within minutes.
     ///
     /// Sends `POST {base}/api/v3_0/user/{user_id}/refresh` with `lftoken=<system token>`,
-    /// retrying as the [`RetryPolicy`](crate::RetryPolicy) says. Any `2xx` answer is success.
+    /// retrying as the [`RetryPolicy`](crate::ping::RetryPolicy) says. Any `2xx` answer is success.
     ///
     /// # Errors
     ///

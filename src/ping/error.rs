@@ -167,7 +167,7 @@ impl PingError {
     ///
     /// Everything else is [permanent](Self::is_permanent). A caller that retries on its own
     /// schedule makes one attempt per call with
-    /// [`RetryPolicy::never`](crate::RetryPolicy::never) and uses
+    /// [`RetryPolicy::never`](crate::ping::RetryPolicy::never) and uses
     /// [`retry_after`](Self::retry_after) as a lower bound for its next try.
     ///
     /// # Example
@@ -208,7 +208,7 @@ impl PingError {
     ///   followed);
     /// - the refusals made before any request: [`InvalidRequestUrl`](Self::InvalidRequestUrl)
     ///   and [`Token`](Self::Token). (Ids and templates are [`UserId`](crate::UserId)s and
-    ///   [`PullUrlTemplate`](crate::PullUrlTemplate)s, checked before a client sees them.)
+    ///   [`PullUrlTemplate`](crate::url::PullUrlTemplate)s, checked before a client sees them.)
     ///
     /// # Example
     ///

@@ -1,5 +1,5 @@
 //! The check of the base URL, made before any request (pull URL templates are
-//! [`PullUrlTemplate`](crate::PullUrlTemplate)s, checked when parsed).
+//! [`PullUrlTemplate`](crate::url::PullUrlTemplate)s, checked when parsed).
 
 use http::Uri;
 

@@ -1,4 +1,4 @@
-//! The response future of [`PullService`](super::PullService).
+//! The response future of [`PullService`](crate::PullService).
 
 use std::convert::Infallible;
 use std::fmt;
@@ -12,7 +12,7 @@ use http_body_util::Full;
 
 type Lookup = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
 
-/// Response future of [`PullService`](super::PullService).
+/// Response future of [`PullService`](crate::PullService).
 ///
 /// Requests refused before the lookup (bad method, bad id) and profiles lent by in-memory
 /// sources ([`ProfileSource::profile_ref`](crate::ProfileSource::profile_ref)) are answered

@@ -21,7 +21,7 @@ pub(crate) enum IdLocation {
     Path { prefix: String, suffix: String },
 }
 
-/// A path template that is not usable; see [`PullService::id_from_path`](super::PullService::id_from_path).
+/// A path template that is not usable; see [`PullService::id_from_path`](crate::PullService::id_from_path).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("path template {template:?} must start with `/` and contain `{{id}}` exactly once")]
 pub struct PathTemplateError {

@@ -1,4 +1,4 @@
-//! Why [`PullService`](super::PullService) did not answer with a profile.
+//! Why [`PullService`](crate::PullService) did not answer with a profile.
 
 use std::sync::Arc;
 

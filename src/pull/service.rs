@@ -27,7 +27,7 @@ pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Answers Livefyre's pull request with the profile JSON from a [`ProfileSource`].
 ///
 /// It does not check `lftoken`: put it behind [`LftokenLayer`](crate::LftokenLayer), or build
-/// both at once with [`pull_endpoint`](super::pull_endpoint).
+/// both at once with [`pull_endpoint`](crate::pull_endpoint).
 ///
 /// | request | answer |
 /// |---|---|

@@ -17,7 +17,7 @@ use crate::user_id::UserId;
 /// most 256 bytes), so it is safe to put into SQL parameters, file names or URLs.
 ///
 /// Implemented for a `HashMap` from `String` or [`UserId`] (any key that borrows as `str`) to
-/// [`Profile`], for `Arc<T>`, and for closures through [`profile_source_fn`].
+/// [`Profile`], for `Arc<T>`, and for closures through [`profile_source_fn`](crate::source::profile_source_fn).
 ///
 /// # Example
 ///
