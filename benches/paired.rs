@@ -28,6 +28,11 @@
 //!   a bare `service_fn` doing the same lookup (find `id`, look up in a map, serialize), both
 //!   polled once with a no-op waker after building the same request; repeated token and first
 //!   sight (64 distinct tokens).
+//! - `stack/pull_endpoint vs bare + …`: the same against the floor of an *authenticating*
+//!   handler: the bare one that also finds `lftoken` and checks it as the validation floor
+//!   does (first sight) or compares it in constant time with the one token it remembers
+//!   (repeated). The bare handler checks nothing, so at first sight the validation alone
+//!   makes any gate cost more than it; these rows measure what the gate adds beyond that.
 //!
 //! `cargo bench --bench paired -- stack` runs only the rows whose name contains `stack`;
 //! `-- --profile-b NAME` runs only B of the matching rows for `PAIRED_PROFILE_SECS` (10) s,
@@ -88,6 +93,49 @@ fn bare(
     tower::service_fn(move |request: Request<()>| {
         let query = request.uri().query().unwrap_or_default().as_bytes();
         let id = form_urlencoded::parse(query).find_map(|(k, v)| (k == "id").then_some(v));
+        let profile = id.and_then(|id| profiles.get(id.as_ref()));
+        std::future::ready(Ok(bare_response(profile)))
+    })
+}
+
+/// The bare handler plus the least a gate must do: find `lftoken` too, and either check it
+/// as the floor does (`Check::Floor`, a token seen for the first time) or compare it in
+/// constant time with the one token it remembers (`Check::Remembered`). This is the physical
+/// floor of a pull endpoint: the bare handler does not authenticate at all.
+#[derive(Clone, Copy)]
+enum Check {
+    Floor,
+    Remembered,
+}
+
+fn bare_with_check(
+    profiles: HashMap<String, Profile>,
+    check: Check,
+    remembered: String,
+) -> impl Service<Request<()>, Response = Answer, Error = Infallible> + Clone {
+    let profiles = std::sync::Arc::new(profiles);
+    let prepared = prepared_key();
+    let remembered = std::sync::Arc::new(remembered);
+    tower::service_fn(move |request: Request<()>| {
+        let query = request.uri().query().unwrap_or_default().as_bytes();
+        let (mut id, mut token) = (None, None);
+        for (key, value) in form_urlencoded::parse(query) {
+            match &*key {
+                "id" => id = Some(value),
+                "lftoken" => token = Some(value),
+                _ => {}
+            }
+        }
+        let token = token.unwrap();
+        match check {
+            Check::Floor => assert!(floor(&prepared, &token) > 0.0),
+            Check::Remembered => {
+                assert!(constant_time_eq::constant_time_eq(
+                    remembered.as_bytes(),
+                    token.as_bytes()
+                ));
+            }
+        }
         let profile = id.and_then(|id| profiles.get(id.as_ref()));
         std::future::ready(Ok(bare_response(profile)))
     })
@@ -164,7 +212,7 @@ fn main() {
     // The whole stack in process, against the real clock (tokens valid for a day).
     let users = HashMap::from([("ann.lee".to_owned(), profile())]);
     let mut endpoint = pull_endpoint(network.clone(), users.clone());
-    let mut bare_service = bare(users);
+    let mut bare_service = bare(users.clone());
     let valid = format!(
         "/livefyre/pull?id=ann.lee&lftoken={}",
         network.build_livefyre_token().unwrap()
@@ -189,6 +237,24 @@ fn main() {
     runner.pair(
         "stack/pull_endpoint vs bare, first sight",
         || respond(&mut bare_service, a.next().unwrap()),
+        || respond(&mut endpoint, b.next().unwrap()),
+    );
+
+    // The same two, against the floor of an authenticating handler.
+    let remembered = network.build_livefyre_token().unwrap();
+    let valid = format!("/livefyre/pull?id=ann.lee&lftoken={remembered}");
+    let mut floor_remembered = bare_with_check(users.clone(), Check::Remembered, remembered);
+    let mut endpoint = pull_endpoint(network.clone(), users.clone());
+    runner.pair(
+        "stack/pull_endpoint vs bare + remembered-token compare, repeated token",
+        || respond(&mut floor_remembered, &valid),
+        || respond(&mut endpoint, &valid),
+    );
+    let mut floor_checked = bare_with_check(users, Check::Floor, String::new());
+    let (mut a, mut b) = (first_sight.iter().cycle(), first_sight.iter().cycle());
+    runner.pair(
+        "stack/pull_endpoint vs bare + floor validation, first sight",
+        || respond(&mut floor_checked, a.next().unwrap()),
         || respond(&mut endpoint, b.next().unwrap()),
     );
 

@@ -122,12 +122,15 @@ where
 fn strip_token(uri: &mut Uri, pair: Range<usize>) {
     let Some(query) = uri.query() else { return };
     let path_and_query = query::path_and_query_without(uri.path(), query, pair);
-    let mut parts = uri.clone().into_parts();
     // Removing a whole pair from a valid query leaves a valid one, so this always succeeds.
-    parts.path_and_query = PathAndQuery::try_from(path_and_query).ok();
-    if let Ok(stripped) = Uri::from_parts(parts) {
-        *uri = stripped;
-    }
+    let Ok(stripped) = PathAndQuery::try_from(path_and_query) else {
+        return;
+    };
+    // Taken, not cloned: the scheme and authority move into the new URI as they are.
+    let mut parts = std::mem::take(uri).into_parts();
+    parts.path_and_query = Some(stripped);
+    // Only the path and query changed, so the parts still form the URI they came from.
+    *uri = Uri::from_parts(parts).unwrap_or_default();
 }
 
 impl<S: fmt::Debug, R> fmt::Debug for Lftoken<S, R> {
