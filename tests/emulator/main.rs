@@ -1,6 +1,11 @@
 //! The emulator end to end: its HTTP API on loopback, real pulls against a small pull
-//! endpoint built from `LftokenLayer`, and the ping faults (late and missing pulls too) and ping log.
+//! endpoint built from `LftokenLayer`, and the ping faults (late and missing pulls too) and ping log;
+//! and the whole Ping-for-Pull sequence, `PingClient` to the emulator to `pull_endpoint`, with
+//! the sequence example (`sequence`).
 #![cfg(feature = "emulator")]
+
+#[path = "../common/mod.rs"]
+mod common;
 
 mod accepted_faults;
 mod api;
@@ -8,4 +13,5 @@ mod faults;
 mod listener;
 mod page;
 mod pulls;
+mod sequence;
 mod support;

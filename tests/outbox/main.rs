@@ -1,10 +1,16 @@
 //! The outbox through its public API, on SQLite always and on Postgres when there is one
-//! (see `pg.rs`): each scenario is written once, generic over the backend.
+//! (see `pg.rs`): each scenario is written once, generic over the backend. Also its admin page
+//! (`admin`), and, with the `metrics` feature, the metrics of pulls, pings and outbox
+//! deliveries (`metrics`).
 
 #[path = "../common/mod.rs"]
 mod common;
+
+mod admin;
 mod confirm;
 mod durable;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod outage;
 
 use common::{pg, sink};

@@ -1,6 +1,6 @@
 //! Every row of the behaviour table through `pull_endpoint` (gate + `PullService`).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::convert::Infallible;

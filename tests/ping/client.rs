@@ -2,7 +2,7 @@
 //! retried and how often, what is refused before any request, and what never leaks.
 #![cfg(feature = "ping")]
 
-mod common;
+use crate::common;
 
 use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;

@@ -1,6 +1,6 @@
 //! Building and validating Livefyre tokens, through the public API.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -588,7 +588,7 @@ fn built_system_token_round_trips_with_integer_expires() {
 fn byte_identical_to_pyjwt() {
     // The `pyjwt_int_expires` vector was minted by PyJWT the way the Python library did.
     let vectors: serde_json::Value =
-        serde_json::from_str(include_str!("data/lftokens.json")).unwrap();
+        serde_json::from_str(include_str!("../data/lftokens.json")).unwrap();
     let pyjwt = vectors
         .as_array()
         .unwrap()

@@ -1,0 +1,12 @@
+//! The pull side: every row of the behaviour table through `pull_endpoint` (`endpoint`), a
+//! profile source that panics, fails or hangs behind it over real HTTP (`source_faults`), the
+//! profile document (`profile`), and property tests over tokens, pull queries and profiles
+//! (`properties`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod endpoint;
+mod profile;
+mod properties;
+mod source_faults;
