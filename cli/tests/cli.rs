@@ -3,15 +3,19 @@
 //! server example), `emulator` with `register` and `ping` (`emulator`, `ping`), where keys
 //! come from (`keys`), and `token` (`token`).
 
-#[path = "../common/mod.rs"]
 mod common;
 
-mod check;
-mod emulator;
-mod explain;
-mod keys;
-mod ping;
-mod reports;
-mod secrets;
-mod server_example;
-mod token;
+// The modules live in `tests/cli/`, beside this file: a binary root here (not `cli/main.rs`)
+// finds `common/` without a `#[path]`.
+mod cli {
+
+    mod check;
+    mod emulator;
+    mod explain;
+    mod keys;
+    mod ping;
+    mod reports;
+    mod secrets;
+    mod server_example;
+    mod token;
+}

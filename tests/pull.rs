@@ -3,10 +3,14 @@
 //! profile document (`profile`), and property tests over tokens, pull queries and profiles
 //! (`properties`).
 
-#[path = "../common/mod.rs"]
 mod common;
 
-mod endpoint;
-mod profile;
-mod properties;
-mod source_faults;
+// The modules live in `pull/`, beside this file: a binary root here (not `pull/main.rs`)
+// finds `common/` without a `#[path]`.
+mod pull {
+
+    mod endpoint;
+    mod profile;
+    mod properties;
+    mod source_faults;
+}

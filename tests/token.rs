@@ -2,9 +2,13 @@
 //! the interop vectors of `tests/data/lftokens.json` (`vectors`), and the `LftokenLayer` gate
 //! as a tower middleware (`layer`).
 
-#[path = "../common/mod.rs"]
 mod common;
 
-mod build_validate;
-mod layer;
-mod vectors;
+// The modules live in `token/`, beside this file: a binary root here (not `token/main.rs`)
+// finds `common/` without a `#[path]`.
+mod token {
+
+    mod build_validate;
+    mod layer;
+    mod vectors;
+}

@@ -3,10 +3,14 @@
 //! examples (`stacks`), and how every example fails closed without its network key
 //! (`fail_closed`).
 
-#[path = "../common/mod.rs"]
 mod common;
 
-mod fail_closed;
-mod server;
-mod server_admin;
-mod stacks;
+// The modules live in `examples/`, beside this file: a binary root here (not `examples/main.rs`)
+// finds `common/` without a `#[path]`.
+mod examples {
+
+    mod fail_closed;
+    mod server;
+    mod server_admin;
+    mod stacks;
+}

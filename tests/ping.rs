@@ -3,9 +3,13 @@
 //! every token it sends (`tokens`).
 #![cfg(feature = "ping")]
 
-#[path = "../common/mod.rs"]
 mod common;
 
-mod client;
-mod retry;
-mod tokens;
+// The modules live in `ping/`, beside this file: a binary root here (not `ping/main.rs`)
+// finds `common/` without a `#[path]`.
+mod ping {
+
+    mod client;
+    mod retry;
+    mod tokens;
+}

@@ -4,14 +4,18 @@
 //! the sequence example (`sequence`).
 #![cfg(feature = "emulator")]
 
-#[path = "../common/mod.rs"]
 mod common;
 
-mod accepted_faults;
-mod api;
-mod faults;
-mod listener;
-mod page;
-mod pulls;
-mod sequence;
-mod support;
+// The modules live in `emulator/`, beside this file: a binary root here (not `emulator/main.rs`)
+// finds `common/` without a `#[path]`.
+mod emulator {
+
+    mod accepted_faults;
+    mod api;
+    mod faults;
+    mod listener;
+    mod page;
+    mod pulls;
+    mod sequence;
+    mod support;
+}
