@@ -1,3 +1,5 @@
+//! Its own binary: it installs a global allocator that counts allocations.
+//!
 //! Heap allocations per request through `pull_endpoint`, counted exactly.
 //!
 //! Allocation counts are deterministic where timings are not, so they are what the normal

@@ -1,3 +1,5 @@
+//! Its own binary: it sets the process-wide tracing subscriber (`set_global_default`).
+//!
 //! Nothing the crate logs, at any level, holds a token or a key.
 //!
 //! One test with one global subscriber at TRACE: a scoped subscriber races other test

@@ -1,3 +1,5 @@
+//! Its own binary: it sets the process-wide tracing subscriber (`set_global_default`).
+//!
 //! The relay logs one event per delivery outcome (delivered, retried, parked), at TRACE
 //! never with a token or the key. One global subscriber, alone in this binary.
 

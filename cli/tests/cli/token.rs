@@ -1,7 +1,7 @@
 //! `livefyre token`: built tokens validate with the library; `inspect` reads the sample
 //! token from Livefyre's docs and says it expired.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -1,6 +1,6 @@
 //! Property tests: token mutations, arbitrary pull queries, profile round trips.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -2,7 +2,7 @@
 //! 24 hours of `Network::build_livefyre_token`. A loopback server stands in for Livefyre and
 //! keeps every request body.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -1,7 +1,7 @@
 //! `livefyre check` against the real `examples/server.rs` (the README's main command) passes
 //! every MUST check, with exit 0.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

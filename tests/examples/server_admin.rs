@@ -4,7 +4,7 @@
 //! alone (no `LIVEFYRE_API_URL`), which runs the emulator in-process or uses one already
 //! listening on `EMULATOR_ADDR`.
 
-mod common;
+use crate::common;
 
 use common::pg;
 

@@ -4,7 +4,7 @@
 //! to an `Instant`. No sockets, no real sleeps: the clock only moves when every task waits.
 #![cfg(feature = "ping")]
 
-mod common;
+use crate::common;
 
 use std::pin::Pin;
 use std::sync::Arc;

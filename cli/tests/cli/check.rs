@@ -1,7 +1,7 @@
 //! `livefyre check` against loopback endpoints: the library's own, and hand-written ones
 //! each broken in one way, which must be flagged by exactly the expected check ids.
 
-mod common;
+use crate::common;
 
 use common::endpoint::{Endpoint, Flaw};
 use common::*;

@@ -4,10 +4,14 @@
 //! `docs/` with `UPDATE_SCREENSHOTS=1`.
 #![cfg(feature = "emulator")]
 
-#[path = "../common/mod.rs"]
 mod common;
 
-#[cfg(feature = "outbox")]
-mod admin_page;
-mod check_report;
-mod emulator_page;
+// The modules live in `browser/`, beside this file: a binary root here (not `browser/main.rs`)
+// finds `common/` without a `#[path]`.
+mod browser {
+
+    #[cfg(feature = "outbox")]
+    mod admin_page;
+    mod check_report;
+    mod emulator_page;
+}

@@ -1,7 +1,7 @@
 //! Where keys come from: a key file is capped and its permissions looked at, and a real key
 //! is never used for a network nobody named.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Stdio;

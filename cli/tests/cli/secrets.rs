@@ -1,7 +1,7 @@
 //! Nothing `livefyre check` prints holds a token, however an endpoint echoes it, and the
 //! tokens it sends live no longer than the run needs.
 
-mod common;
+use crate::common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -22,7 +22,7 @@ struct Vector {
 }
 
 fn vectors() -> Vec<Vector> {
-    let vectors: Vec<Vector> = serde_json::from_str(include_str!("data/lftokens.json")).unwrap();
+    let vectors: Vec<Vector> = serde_json::from_str(include_str!("../data/lftokens.json")).unwrap();
     assert!(vectors.len() >= 15, "the vector file lost entries");
     assert!(vectors.iter().any(|v| v.valid) && vectors.iter().any(|v| !v.valid));
     for vector in &vectors {

@@ -2,7 +2,7 @@
 //! `Emulator`, which pulls from `pull_endpoint` served by hyper, and stores what it got.
 #![cfg(all(feature = "ping", feature = "emulator"))]
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -275,7 +275,7 @@ fn example_binary() -> PathBuf {
     assert!(
         binary.is_file(),
         "the example binary {} is missing: `cargo test --all-features` builds it, \
-         `cargo test --all-features --test sequence` alone does not; run \
+         `cargo test --all-features --test emulator` alone does not; run \
          `cargo build --features emulator --example sequence` first",
         binary.display()
     );

@@ -2,7 +2,7 @@
 //! seeded through `PROFILES_SEED` into a fresh SQLite file,
 //! and every row of the behaviour table is checked on the wire.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,7 +1,7 @@
 //! The raw-hyper and tonic/tonic-web examples, over real HTTP: each serves the pull endpoint,
 //! and tonic's also serves gRPC and grpc-web on the same port.
 
-mod common;
+use crate::common;
 
 use common::example::{Example, Output};
 use common::*;

@@ -1,7 +1,7 @@
 //! `livefyre emulator`, `livefyre register` and `livefyre ping` together: the CLI's emulator
 //! pulls from a loopback pull endpoint after the CLI registered it and pinged.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

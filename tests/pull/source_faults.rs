@@ -1,7 +1,7 @@
 //! Fault injection over real HTTP: a `ProfileSource` that panics, fails, hangs or answers,
 //! depending on the id, behind `pull_endpoint`.
 
-mod common;
+use crate::common;
 
 use std::any::Any;
 use std::error::Error as _;

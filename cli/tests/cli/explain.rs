@@ -1,7 +1,7 @@
 //! Every check id has its section in `docs/protocol.md`, and `livefyre check --explain ID`
 //! prints it.
 
-mod common;
+use crate::common;
 
 use common::endpoint::Endpoint;
 use common::*;

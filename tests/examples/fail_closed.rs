@@ -2,7 +2,7 @@
 //! network without `LIVEFYRE_NETWORK_KEY` (unset or misspelled), or with the public demo key,
 //! is `error: …` on stderr and exit status 1, before anything listens.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! `Network::build_livefyre_token`. Against tower-test's mock: no sockets, no sleeps.
 #![cfg(feature = "ping")]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,7 +1,7 @@
 //! The machine-readable reports are valid for their consumers: JSON parses, JUnit parses with
 //! a real XML parser, TAP reads in Perl's `prove`, HTML is one self-contained page.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! The `LftokenLayer` gate as a tower middleware: what reaches the inner service, what is
 //! refused and how, and what is logged.
 
-mod common;
+use crate::common;
 
 use std::convert::Infallible;
 
