@@ -17,8 +17,8 @@ use http::Request;
 use tower::{Layer, ServiceExt};
 use tower_livefyre::emulator::Emulator;
 use tower_livefyre::{
-    LftokenLayer, Network, PingClient, Profile, PullService, RetryPolicy, UserId,
-    profile_source_fn, pull_endpoint,
+    LftokenLayer, Network, PingClient, Profile, PullService, UserId, ping::RetryPolicy,
+    pull_endpoint, source::profile_source_fn,
 };
 
 #[test]

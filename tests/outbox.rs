@@ -32,7 +32,9 @@ mod outbox {
     use tokio::sync::{Notify, oneshot};
     use tower_livefyre::emulator::Emulator;
     use tower_livefyre::outbox::{Backend, Outbox, OutboxError, ParkKind, Relay};
-    use tower_livefyre::{Network, PingClient, Profile, UserId, profile_source_fn, pull_endpoint};
+    use tower_livefyre::{
+        Network, PingClient, Profile, UserId, pull_endpoint, source::profile_source_fn,
+    };
 
     fn network() -> Network {
         Network::new("labs.fyre.co", "labs-network-key-for-tests").unwrap()

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::Method;
 use tower_livefyre::emulator::{Emulator, FaultLimit, FaultPlan, PingFault, PullOutcome};
-use tower_livefyre::{Name, Profile, pull_endpoint};
+use tower_livefyre::{Profile, profile::Name, pull_endpoint};
 
 use crate::common::browser::Browser;
 use crate::common::{fetch, network, serve, uid};

@@ -9,7 +9,7 @@ use tower_livefyre::emulator::{
     Emulator, FaultLimit, FaultPlan, PingAnswer, PingFault, PullOutcome,
 };
 
-use crate::support::*;
+use super::support::*;
 
 const LATE: Duration = Duration::from_millis(300);
 

@@ -9,9 +9,9 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower_livefyre::emulator::{Emulator, EmulatorError, PullOutcome};
-use tower_livefyre::{Network, Profile, PullUrlTemplate, UserId};
+use tower_livefyre::{Network, Profile, UserId, url::PullUrlTemplate};
 
-use crate::support::*;
+use super::support::*;
 
 // ---------------------------------------------------------------- registration
 

@@ -13,7 +13,7 @@ use tower_livefyre::emulator::{
     Emulator, FaultLimit, FaultPlan, PingAnswer, PingFault, PingRecord, PullOutcome,
 };
 
-use crate::support::*;
+use super::support::*;
 
 const UNAVAILABLE: PingFault = PingFault::Unavailable { retry_after: None };
 

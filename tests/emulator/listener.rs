@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tower_livefyre::emulator::Emulator;
 
-use crate::support::*;
+use super::support::*;
 
 /// Short limits for the tests; the defaults are 10 s.
 const SHORT: Duration = Duration::from_millis(300);

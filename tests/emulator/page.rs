@@ -3,7 +3,7 @@
 use tower_livefyre::Profile;
 use tower_livefyre::emulator::{FaultLimit, FaultPlan, PingFault, PullOutcome};
 
-use crate::support::*;
+use super::support::*;
 
 #[tokio::test]
 async fn the_page_lists_a_stored_profile_and_a_pull_after_a_ping() {

@@ -6,7 +6,7 @@ use http::header::CONTENT_TYPE;
 use tower_livefyre::Profile;
 use tower_livefyre::emulator::{Emulator, PullOutcome};
 
-use crate::support::*;
+use super::support::*;
 
 // ---------------------------------------------------------------- pull outcomes
 

@@ -18,7 +18,7 @@ use hyper::body::Incoming;
 use tower::service_fn;
 use tower_livefyre::emulator::{Emulator, PullOutcome};
 use tower_livefyre::{
-    Network, PingClient, Profile, ProfileSource, PullUrlTemplate, UserId, pull_endpoint,
+    Network, PingClient, Profile, ProfileSource, UserId, pull_endpoint, url::PullUrlTemplate,
 };
 
 use common::example::wait_with_output;

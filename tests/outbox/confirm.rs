@@ -12,7 +12,8 @@ use tower::ServiceExt as _;
 use tower_livefyre::emulator::{Emulator, FaultLimit, FaultPlan, PingFault};
 use tower_livefyre::outbox::{Backend, ConfirmPulls, Outbox, ParkKind, Relay};
 use tower_livefyre::{
-    BoxError, Lftoken, Profile, ProfileSource, PullService, PullUrlTemplate, UserId, pull_endpoint,
+    BoxError, Profile, ProfileSource, PullService, UserId, lftoken::Lftoken, pull_endpoint,
+    url::PullUrlTemplate,
 };
 
 use super::sink::{Answer, Sink};

@@ -7,8 +7,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::common::example::{Example, example_path};
-use super::common::uid;
+use crate::common::example::{Example, example_path};
+use crate::common::uid;
 use super::pg;
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePoolOptions;
@@ -367,7 +367,7 @@ async fn three_relays_on_postgres_drain_and_pulls_on_another_process_confirm() {
     // Pulls read the users table the relays' app writes.
     let source = {
         let pool = pool.clone();
-        tower_livefyre::profile_source_fn(move |id: UserId| {
+        tower_livefyre::source::profile_source_fn(move |id: UserId| {
             let pool = pool.clone();
             async move {
                 let name: Option<String> =

@@ -18,7 +18,7 @@ use tower_livefyre::metrics::{
     PING_DURATION_SECONDS, PULL_ANSWERS_TOTAL, PULL_DURATION_SECONDS,
 };
 use tower_livefyre::outbox::Outbox;
-use tower_livefyre::{Network, PingClient, Profile, PullUrlTemplate, UserId, pull_endpoint};
+use tower_livefyre::{Network, PingClient, Profile, UserId, pull_endpoint, url::PullUrlTemplate};
 
 const NAME: &str = "labs.fyre.co";
 const KEY: &str = "labs-network-key-for-tests";

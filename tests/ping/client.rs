@@ -21,8 +21,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tower_livefyre::{
-    PingClient, PingConfigError, PingError, PullUrlTemplate, PullUrlTemplateError, RetryPolicy,
-    UserId, WebUrlError,
+    PingClient, PingError, UserId,
+    ping::{PingConfigError, RetryPolicy},
+    url::{PullUrlTemplate, PullUrlTemplateError, WebUrlError},
 };
 
 const FORM: &str = "application/x-www-form-urlencoded";

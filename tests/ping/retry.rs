@@ -19,7 +19,7 @@ use http_body::{Body, Frame};
 use http_body_util::{BodyExt as _, Full};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tower_livefyre::{PingClient, PingError, RetryPolicy, UserId};
+use tower_livefyre::{PingClient, PingError, UserId, ping::RetryPolicy};
 use tower_test::mock;
 
 type Mock = mock::Mock<Request<Full<Bytes>>, Response<Full<Bytes>>>;

@@ -12,7 +12,11 @@ use bytes::Bytes;
 use common::{NETWORK, network, uid};
 use http::{Request, Response};
 use http_body_util::{BodyExt as _, Full};
-use tower_livefyre::{DEFAULT_PING_TOKEN_TTL, PingClient, PingError, PullUrlTemplate, RetryPolicy};
+use tower_livefyre::{
+    PingClient, PingError,
+    ping::{DEFAULT_PING_TOKEN_TTL, RetryPolicy},
+    url::PullUrlTemplate,
+};
 use tower_test::mock;
 
 type Mock = mock::Mock<Request<Full<Bytes>>, Response<Full<Bytes>>>;

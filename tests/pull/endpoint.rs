@@ -16,7 +16,7 @@ use tower::{Layer, ServiceExt};
 use tower_livefyre::pull::PathTemplateError;
 use tower_livefyre::{
     BoxError, LftokenLayer, LftokenRejection, Profile, ProfileError, ProfileSource, PullRejection,
-    PullService, UserId, UserIdError, profile_source_fn, pull_endpoint,
+    PullService, UserId, UserIdError, pull_endpoint, source::profile_source_fn,
 };
 
 /// A source over fixed profiles that counts its lookups and can misbehave on request.
@@ -59,7 +59,7 @@ impl ProfileSource for Users {
 type Expected = Option<fn(&PullRejection) -> bool>;
 
 async fn send(
-    service: &tower_livefyre::Lftoken<PullService<Users>>,
+    service: &tower_livefyre::lftoken::Lftoken<PullService<Users>>,
     method: Method,
     uri: &str,
 ) -> (Response<Full<Bytes>>, Bytes) {

@@ -1,8 +1,9 @@
 //! Integration tests for the Ping-for-Pull profile document.
 
 use tower_livefyre::{
-    DisplayRules, EmailNotifications, Frequency, Name, Profile, ProfileError, PullUrlTemplate,
-    PullUrlTemplateError, UserId, UserIdError, WebUrlError,
+    Profile, ProfileError, UserId, UserIdError,
+    profile::{DisplayRules, EmailNotifications, Frequency, Name},
+    url::{PullUrlTemplate, PullUrlTemplateError, WebUrlError},
 };
 
 /// Every top-level key, in the documented serialization order.

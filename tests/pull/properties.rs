@@ -13,8 +13,11 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use tower::ServiceExt;
 use tower_livefyre::{
-    DEFAULT_MAX_TOKEN_LEN, DisplayRules, EmailNotifications, Frequency, Lftoken, Name, Network,
-    Profile, PullService, TokenError, pull_endpoint,
+    Network, Profile, PullService, TokenError,
+    lftoken::Lftoken,
+    profile::{DisplayRules, EmailNotifications, Frequency, Name},
+    pull_endpoint,
+    token::DEFAULT_MAX_TOKEN_LEN,
 };
 
 /// Validation time for the mutation properties; `valid_token()` expires in 2100.

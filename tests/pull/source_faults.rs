@@ -65,7 +65,7 @@ fn quiet_injected_panics() {
     });
 }
 
-fn endpoint() -> tower_livefyre::Lftoken<PullService<Faulty>> {
+fn endpoint() -> tower_livefyre::lftoken::Lftoken<PullService<Faulty>> {
     LftokenLayer::new(network()).layer(PullService::new(Faulty).timeout(TIMEOUT))
 }
 

@@ -11,7 +11,7 @@ use common::*;
 use http::{Request, Response, StatusCode};
 use tokio_test::{assert_pending, assert_ready_ok};
 use tower::{Layer, ServiceExt, service_fn};
-use tower_livefyre::{LftokenLayer, LftokenRejection, LivefyreClaims, TokenError};
+use tower_livefyre::{LftokenLayer, LftokenRejection, TokenError, token::LivefyreClaims};
 use tower_test::mock;
 
 type Mock = mock::Mock<Request<()>, Response<String>>;
@@ -254,8 +254,8 @@ fn debug_output_never_holds_a_key() {
     let service = layer.layer(service_fn(|_: Request<()>| async {
         Ok::<_, Infallible>(Response::new(String::new()))
     }));
-    let mocked: tower_livefyre::Lftoken<Mock> =
-        tower_livefyre::Lftoken::new(mock::pair().0, rotated.clone());
+    let mocked: tower_livefyre::lftoken::Lftoken<Mock> =
+        tower_livefyre::lftoken::Lftoken::new(mock::pair().0, rotated.clone());
     let shown = [
         format!("{rotated:?}"),
         format!("{rotated:#?}"),

@@ -20,7 +20,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use tower_livefyre::{Name, Network, Profile, TokenError, pull_endpoint};
+use tower_livefyre::{Network, Profile, TokenError, profile::Name, pull_endpoint};
 
 use super::{KEY, NETWORK, USER};
 
