@@ -7,9 +7,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::pg;
 use crate::common::example::{Example, example_path};
 use crate::common::uid;
-use super::pg;
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePoolOptions;
 use tower_livefyre::emulator::Emulator;
