@@ -13,6 +13,8 @@ Checks, over `src/`:
    naming an item its parent only re-exports depends on the sibling that defines it.
 3. No cycle between the top-level modules (`token`, `network`, `pull`, …), the same edges
    lifted to their first path segment.
+4. No inherent `impl` of a type outside the top-level module that defines it: methods added
+   from elsewhere (as `token` once added `Network`'s) are a dependency no `use` line shows.
 
 Comments and doc comments are ignored (a doc link is not a dependency); `#[cfg(test)]` modules
 count like any code.
@@ -267,6 +269,23 @@ def main() -> int:
         print("   " + " <-> ".join(comp))
     failed |= bool(top_cycles)
     print("   order: " + "; ".join(f"{a} -> {', '.join(sorted(b))}" for a, b in sorted(top.items())))
+
+    defined = {}
+    for m, text in texts.items():
+        for found in re.finditer(r"^\s*(?:pub(?:\([a-z]+\))?\s+)?(?:struct|enum)\s+([A-Z][A-Za-z0-9_]*)", text, re.M):
+            defined.setdefault(found.group(1), set()).add(m)
+    foreign = []
+    for m, text in texts.items():
+        for found in re.finditer(r"^\s*impl(?:<[^{]*?>)?\s+([A-Z][A-Za-z0-9_]*)(?:<[^{]*?>)?\s*(?:where[^{]*)?\{", text, re.M):
+            if " for " in found.group(0):
+                continue  # a trait impl: the trait's contract, not methods added to a type
+            homes = defined.get(found.group(1), set())
+            if homes and m and all(h and h[0] != m[0] for h in homes):
+                foreign.append(f"{files[m].relative_to(SRC.parent)}: impl {found.group(1)}")
+    print(f"4. inherent impls outside the type's module: {len(foreign)}")
+    for line in sorted(foreign):
+        print("   " + line)
+    failed |= bool(foreign)
 
     if "--graph" in sys.argv:
         for m in sorted(edges):
