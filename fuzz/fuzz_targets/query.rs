@@ -16,7 +16,9 @@ use http::{Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_livefyre::{LftokenLayer, Network, Profile, UserId, token::LivefyreClaims, source::profile_source_fn};
+use tower_livefyre::{
+    LftokenLayer, Network, Profile, UserId, source::profile_source_fn, token::LivefyreClaims,
+};
 use tower_livefyre::{PullService, pull::PathTemplateError};
 
 const NOW: u64 = 1_700_000_000;
