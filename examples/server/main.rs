@@ -283,22 +283,26 @@ async fn serve() -> Result<(), Box<dyn Error>> {
 
     let admin = tokio::spawn(admin::serve(admin_listener, admin_routes, stop.subscribe()));
 
-    // Tests read the admin address from the lines before `listening on`.
-    println!("admin on http://{admin_addr}");
-    println!("listening on http://{addr}");
+    // Tests read the admin address from the lines before `listening on`. Best effort: a
+    // closed stdout (its reader gone) must not take the pull endpoint down with it.
+    announce(&format!("admin on http://{admin_addr}"));
+    announce(&format!("listening on http://{addr}"));
     if demo {
         let id: Option<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 1")
             .fetch_optional(&pool)
             .await?;
         let id = id.unwrap_or_else(|| "ann.lee".to_owned());
         let token = network.build_livefyre_token()?;
-        println!("try: curl -i 'http://{addr}/livefyre/pull?id={id}&lftoken={token}'");
+        announce(&format!(
+            "try: curl -i 'http://{addr}/livefyre/pull?id={id}&lftoken={token}'"
+        ));
     }
     if let Some(page) = api.emulator_page() {
-        println!("emulator page: {page}");
+        announce(&format!("emulator page: {page}"));
     }
-    println!("outbox admin page: http://{admin_addr}/admin (metrics: http://{admin_addr}/metrics)");
-    std::io::stdout().flush()?;
+    announce(&format!(
+        "outbox admin page: http://{admin_addr}/admin (metrics: http://{admin_addr}/metrics)"
+    ));
 
     listener::serve(listener, app, limits, async {
         support::shutdown_signal().await;
@@ -344,4 +348,11 @@ async fn main() -> ExitCode {
         .with_ansi(ansi)
         .init();
     support::exit_code(run().await)
+}
+
+/// Prints `line` to stdout, flushed, ignoring a stdout nobody reads any more (`println!`
+/// would panic on the closed pipe).
+fn announce(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }

@@ -96,9 +96,9 @@ fn collect(
     })
 }
 
-/// The compiled `examples/server` (built by `cargo test`) with exactly `env` for the
-/// example's variables.
-fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+/// The `examples/server` command with exactly `env` for the example's variables, run in
+/// `dir`; stdin is closed and stderr piped, stdout is for the caller to set.
+fn command(dir: &TempDir, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(common::example::example_path("server"));
     for name in [
         "LIVEFYRE_NETWORK",
@@ -123,9 +123,17 @@ fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
         .envs(env.iter().copied())
         .current_dir(&dir.0)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("cannot run examples/server");
+    command
+}
+
+/// The compiled `examples/server` (built by `cargo test`) with exactly `env` for the
+/// example's variables.
+fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+    let mut child = command(dir, env)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cannot run examples/server");
     let (stdout, stderr) = (Arc::default(), Arc::default());
     let (sender, lines) = mpsc::channel();
     let (closed_sender, closed) = mpsc::channel();
@@ -648,4 +656,43 @@ fn bad_configuration_is_a_clear_error_and_exit_code_1() {
         assert!(!stderr.contains("panicked"), "{env:?}: {stderr}");
         assert!(!server.stdout().contains("listening on"), "{env:?}");
     }
+}
+
+/// A server whose stdout is closed (its reader went away: `| head -1`, a supervisor that
+/// stopped reading) keeps serving: the URLs it prints after it listens are best effort, not
+/// a reason to die. Until this was fixed, the first `println!` met the closed pipe, panicked
+/// and took the pull endpoint down with it.
+#[test]
+fn a_closed_stdout_does_not_stop_the_server() {
+    let dir = TempDir::new("closed-stdout");
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = command(&dir, &[("LISTEN_ADDR", addr.as_str())])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot run examples/server");
+    // Close the read end before the server prints anything.
+    drop(child.stdout.take());
+
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    while TcpStream::connect(&addr).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the server exited ({status}) instead of listening");
+        }
+        assert!(Instant::now() < deadline, "not listening on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Past the lines it prints once listening, it still answers.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(http(&addr, "GET", "/livefyre/pull?id=ann.lee").status, 403);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server died after it started listening"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
 }
