@@ -16,12 +16,12 @@ mod outbox {
     mod metrics;
     mod outage;
 
+    use crate::common::scratch::Scratch;
     use crate::common::{pg, sink};
 
     use std::collections::HashMap;
     use std::convert::Infallible;
     use std::future::Future;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -49,23 +49,15 @@ mod outbox {
     }
 
     /// A SQLite database file in a fresh directory, removed on drop.
-    struct SqliteFile(std::path::PathBuf);
+    struct SqliteFile(Scratch);
 
     impl SqliteFile {
         fn new() -> Self {
-            static N: AtomicUsize = AtomicUsize::new(0);
-            let dir = std::env::temp_dir().join(format!(
-                "tower-livefyre-outbox-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            ));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
+            Self(Scratch::new("outbox"))
         }
 
         fn url(&self) -> String {
-            format!("sqlite://{}?mode=rwc", self.0.join("app.db").display())
+            self.0.sqlite_url("app.db")
         }
 
         async fn outbox(&self) -> Outbox<Sqlite> {
@@ -73,12 +65,6 @@ mod outbox {
             let outbox = Outbox::new(pool);
             outbox.migrate().await.unwrap();
             outbox
-        }
-    }
-
-    impl Drop for SqliteFile {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 

@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::captured::Captured;
+use common::scratch::Scratch;
 
 use common::sink::{Answer, Sink};
 use sqlx::sqlite::SqlitePoolOptions;
@@ -34,10 +35,8 @@ async fn one_event_per_outcome_and_never_a_secret() {
     sink.script("carla", [Answer::Status(403)]);
     // A file, as apps use: a shared-cache in-memory database answers "table is locked" to a
     // read during the relay's write instead of waiting.
-    let dir = std::env::temp_dir().join(format!("tower-livefyre-logs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("app.db").display());
+    let dir = Scratch::new("logs");
+    let url = dir.sqlite_url("app.db");
     let outbox = Outbox::new(SqlitePoolOptions::new().connect(&url).await.unwrap());
     outbox.migrate().await.unwrap();
     let mut tx = outbox.pool().begin().await.unwrap();
@@ -86,5 +85,4 @@ async fn one_event_per_outcome_and_never_a_secret() {
     assert!(token.starts_with("eyJ"));
     assert!(!logs.contains("eyJ"), "a token in the logs:\n{logs}");
     assert!(!logs.contains(KEY), "the key in the logs");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,6 +9,7 @@ use sqlx::sqlite::SqlitePoolOptions;
 use tower_livefyre::outbox::Outbox;
 
 use crate::common::browser::Browser;
+use crate::common::scratch::Scratch;
 use crate::common::uid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,10 +21,8 @@ async fn the_admin_page_shows_a_parked_row_requeues_it_and_refuses_a_cross_site_
     else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("tower-livefyre-admin-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("app.db").display());
+    let dir = Scratch::new("admin-page");
+    let url = dir.sqlite_url("app.db");
     let pool = SqlitePoolOptions::new().connect(&url).await.unwrap();
     let outbox = Outbox::new(pool.clone());
     outbox.migrate().await.unwrap();
@@ -108,5 +107,4 @@ async fn the_admin_page_shows_a_parked_row_requeues_it_and_refuses_a_cross_site_
     browser.stop().await;
     server.abort();
     other.abort();
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -25,10 +25,11 @@ use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+
+use super::scratch::Scratch;
 use hyper_util::client::legacy::connect::HttpConnector;
 
 /// The flags every browser is started with (`--user-data-dir` and the window size are added).
@@ -55,7 +56,8 @@ const PATIENCE: Duration = Duration::from_secs(30);
 pub struct Browser {
     client: Option<Client>,
     driver: Child,
-    profile: PathBuf,
+    /// Removed on drop, after `Drop::drop` has ended the processes that use it.
+    profile: Scratch,
 }
 
 /// Whether browser tests must run rather than be skipped: `CI=true`.
@@ -96,14 +98,7 @@ impl Browser {
             return None;
         };
 
-        static STARTED: AtomicU32 = AtomicU32::new(0);
-        let profile = std::env::temp_dir().join(format!(
-            "tower-livefyre-chromium-{}-{}",
-            std::process::id(),
-            STARTED.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&profile);
-        std::fs::create_dir_all(&profile).unwrap();
+        let profile = Scratch::new("chromium");
 
         let port = free_port();
         let driver = Command::new(&chromedriver)
@@ -129,7 +124,10 @@ impl Browser {
         }
 
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|&f| f.to_owned()).collect();
-        args.push(format!("--user-data-dir={}", browser.profile.display()));
+        args.push(format!(
+            "--user-data-dir={}",
+            browser.profile.path().display()
+        ));
         args.push(format!("--window-size={},{}", WINDOW.0, WINDOW.1));
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), "chrome".into());
@@ -263,7 +261,7 @@ impl Drop for Browser {
         let _ = self.driver.wait();
         // A session not closed (a test panicked) leaves Chromium running: its processes are
         // the ones started with this profile directory, ended by their ids.
-        let marker = format!("--user-data-dir={}", self.profile.display());
+        let marker = format!("--user-data-dir={}", self.profile.path().display());
         if let Ok(entries) = std::fs::read_dir("/proc") {
             for entry in entries.flatten() {
                 let Some(pid) = entry
@@ -279,6 +277,5 @@ impl Drop for Browser {
                 }
             }
         }
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

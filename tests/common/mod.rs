@@ -5,6 +5,7 @@ pub mod browser;
 pub mod captured;
 pub mod example;
 pub mod pg;
+pub mod scratch;
 pub mod sink;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

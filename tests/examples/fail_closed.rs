@@ -5,9 +5,9 @@
 use crate::common;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+
+use common::scratch::Scratch;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -44,22 +44,11 @@ fn examples() -> Vec<(&'static str, &'static [&'static str])> {
     all
 }
 
-/// A fresh empty working directory, so a server that wrongly starts creates nothing here.
-fn work_dir() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "tower-livefyre-fail-closed-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&path).unwrap();
-    path
-}
-
 /// Runs example `name` with no `LIVEFYRE*` variable but `env`, until it exits. An example
 /// that prints `listening on` instead has failed open: it is killed and the test fails.
 fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let dir = work_dir();
+    // A fresh empty working directory, so a server that wrongly starts creates nothing here.
+    let dir = Scratch::new("fail-closed");
     let mut command = Command::new(common::example::example_path(name));
     for (var, _) in std::env::vars_os() {
         if var
@@ -78,7 +67,7 @@ fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         .env("DATABASE_URL", "sqlite://users.db?mode=rwc")
         .env_remove("RUST_LOG")
         .envs(env.iter().copied())
-        .current_dir(&dir)
+        .current_dir(dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -119,7 +108,7 @@ fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     stdout_reader.join().unwrap();
     stdout.extend(lines.try_iter().flatten().map(|line| line + "\n"));
     let stderr = stderr_reader.join().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     assert!(
         !failed_open,
         "example {name} with {env:?} did not exit: it started.\nstdout:\n{stdout}\nstderr:\n{stderr}"

@@ -7,53 +7,19 @@ use crate::common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::scratch::Scratch;
 use common::*;
 use serde_json::{Value, json};
 use tower_livefyre::Profile;
 
 /// Generous, for a loaded CI machine: the server only opens a SQLite file before listening.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!(
-            "tower-livefyre-server-{tag}-{}-{n}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn database_url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.join("users.db").display())
-    }
-
-    fn write(&self, name: &str, contents: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The running example. Dropping it kills and reaps the process, on every path.
 struct Server {
@@ -98,7 +64,7 @@ fn collect(
 
 /// The `examples/server` command with exactly `env` for the example's variables, run in
 /// `dir`; stdin is closed and stderr piped, stdout is for the caller to set.
-fn command(dir: &TempDir, env: &[(&str, &str)]) -> Command {
+fn command(dir: &Scratch, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(common::example::example_path("server"));
     for name in [
         "LIVEFYRE_NETWORK",
@@ -118,10 +84,10 @@ fn command(dir: &TempDir, env: &[(&str, &str)]) -> Command {
         // The relay's pings and the registration go nowhere (port 9, discard): never to
         // an emulator someone runs on the default port.
         .env("LIVEFYRE_API_URL", "http://127.0.0.1:9")
-        .env("DATABASE_URL", dir.database_url())
+        .env("DATABASE_URL", dir.sqlite_url("users.db"))
         .env("RUST_LOG", "info")
         .envs(env.iter().copied())
-        .current_dir(&dir.0)
+        .current_dir(dir.path())
         .stdin(Stdio::null())
         .stderr(Stdio::piped());
     command
@@ -129,7 +95,7 @@ fn command(dir: &TempDir, env: &[(&str, &str)]) -> Command {
 
 /// The compiled `examples/server` (built by `cargo test`) with exactly `env` for the
 /// example's variables.
-fn spawn(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+fn spawn(dir: &Scratch, env: &[(&str, &str)]) -> Server {
     let mut child = command(dir, env)
         .stdout(Stdio::piped())
         .spawn()
@@ -319,8 +285,8 @@ fn token_expiring(expires: &str) -> String {
 
 #[test]
 fn every_row_of_the_behaviour_table_over_http() {
-    let dir = TempDir::new("table");
-    let seed_path = dir.write("seed.json", &seed().to_string());
+    let dir = Scratch::new("server-table");
+    let seed_path = dir.write("seed.json", seed().to_string());
     let mut server = spawn(
         &dir,
         &[
@@ -490,7 +456,7 @@ fn every_row_of_the_behaviour_table_over_http() {
 
 #[test]
 fn demo_mode_warns_and_prints_a_curl_line_that_works() {
-    let dir = TempDir::new("demo");
+    let dir = Scratch::new("server-demo");
     let mut server = spawn(&dir, &[]);
     let addr = server.wait_until_listening();
     // The curl line follows `listening on`.
@@ -542,7 +508,7 @@ fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
 
 #[test]
 fn half_a_request_line_is_disconnected_after_the_header_read_timeout() {
-    let dir = TempDir::new("slowloris");
+    let dir = Scratch::new("server-slowloris");
     let server = spawn(&dir, &[("HEADER_READ_TIMEOUT_SECS", "1")]);
     let addr = server.wait_until_listening();
     let started = Instant::now();
@@ -568,7 +534,7 @@ fn half_a_request_line_is_disconnected_after_the_header_read_timeout() {
 
 #[test]
 fn connections_past_the_cap_wait_until_one_closes() {
-    let dir = TempDir::new("cap");
+    let dir = Scratch::new("server-cap");
     let env = [
         ("MAX_CONNECTIONS", "2"),
         ("HEADER_READ_TIMEOUT_SECS", "120"),
@@ -603,7 +569,7 @@ fn connections_past_the_cap_wait_until_one_closes() {
 
 #[test]
 fn listener_limits_must_be_whole_numbers() {
-    let dir = TempDir::new("limits");
+    let dir = Scratch::new("server-limits");
     for (name, value) in [
         ("HEADER_READ_TIMEOUT_SECS", "0"),
         ("HEADER_READ_TIMEOUT_SECS", "1.5"),
@@ -621,13 +587,13 @@ fn listener_limits_must_be_whole_numbers() {
 
 #[test]
 fn bad_configuration_is_a_clear_error_and_exit_code_1() {
-    let dir = TempDir::new("bad");
+    let dir = Scratch::new("server-bad");
     let not_json = dir.write("not-json.json", "[{\"id\": ");
     let bad_tag = dir.write(
         "bad-tag.json",
         r#"[{"id":"ann","display_name":"Ann","tags":["no spaces"]}]"#,
     );
-    let missing = dir.0.join("missing.json");
+    let missing = dir.path().join("missing.json");
     let cases = [
         (
             vec![("PROFILES_SEED", not_json.to_str().unwrap())],
@@ -664,7 +630,7 @@ fn bad_configuration_is_a_clear_error_and_exit_code_1() {
 /// and took the pull endpoint down with it.
 #[test]
 fn a_closed_stdout_does_not_stop_the_server() {
-    let dir = TempDir::new("closed-stdout");
+    let dir = Scratch::new("server-closed-stdout");
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()

@@ -10,10 +10,10 @@ use common::pg;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::example::Example;
+use common::scratch::Scratch;
 use tower_livefyre::Network;
 use tower_livefyre::emulator::Emulator;
 
@@ -79,25 +79,6 @@ fn get(addr: SocketAddr, target: &str) -> Answer {
     http(addr, "GET", target, &[], "")
 }
 
-/// A fresh directory for a SQLite file, removed at the end of the test.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("tower-livefyre-admin-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The example in demo mode, its pings going nowhere (port 9), on `database_url`.
 fn start(database_url: &str) -> (Example, SocketAddr) {
     let server = Example::start(
@@ -119,8 +100,8 @@ fn start(database_url: &str) -> (Example, SocketAddr) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_listener_serves_metrics_health_readiness_and_the_outbox_page() {
-    let dir = TempDir::new("page");
-    let url = format!("sqlite://{}?mode=rwc", dir.0.join("app.db").display());
+    let dir = Scratch::new("admin-page");
+    let url = dir.sqlite_url("app.db");
     let (server, admin) = start(&url);
     assert!(
         server
@@ -334,8 +315,8 @@ fn printed(server: &Example, prefix: &str) -> String {
 /// `127.0.0.1:3001`), registers there, and the seeded users' profiles reach it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_mode_alone_runs_the_emulator_in_process_and_syncs_the_seeded_users() {
-    let dir = TempDir::new("demo");
-    let url = format!("sqlite://{}?mode=rwc", dir.0.join("app.db").display());
+    let dir = Scratch::new("admin-demo");
+    let url = dir.sqlite_url("app.db");
     let server = Example::start("server", &[("DATABASE_URL", &url)]);
     let page = printed(&server, "emulator page: ");
     let emulator: SocketAddr = page
@@ -397,8 +378,8 @@ async fn demo_mode_uses_an_emulator_already_listening_on_emulator_addr() {
         .await
         .unwrap();
     let addr = emulator.local_addr().to_string();
-    let dir = TempDir::new("existing");
-    let url = format!("sqlite://{}?mode=rwc", dir.0.join("app.db").display());
+    let dir = Scratch::new("admin-existing");
+    let url = dir.sqlite_url("app.db");
     let server = Example::start(
         "server",
         &[("DATABASE_URL", &url), ("EMULATOR_ADDR", &addr)],

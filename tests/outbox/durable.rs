@@ -4,11 +4,11 @@
 //! processes share one Postgres while a fourth process serves and confirms the pulls.
 
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::pg;
 use crate::common::example::{Example, example_path};
+use crate::common::scratch::Scratch;
 use crate::common::uid;
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePoolOptions;
@@ -21,37 +21,10 @@ fn demo_network() -> Network {
     Network::new("demo.fyre.co", "tower-livefyre-demo-network-key").unwrap()
 }
 
-/// A fresh directory, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "tower-livefyre-durable-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn sqlite_url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.join("app.db").display())
-    }
-
-    fn write_profiles(&self, name: &str, profiles: &[Profile]) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, serde_json::to_string(profiles).unwrap()).unwrap();
-        path.display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Writes `profiles` as the JSON array a seed or an import reads; returns the file's path.
+fn write_profiles(dir: &Scratch, name: &str, profiles: &[Profile]) -> String {
+    let json = serde_json::to_string(profiles).unwrap();
+    dir.write(name, json).display().to_string()
 }
 
 /// A subcommand of the server example, to completion.
@@ -116,8 +89,8 @@ fn users(n: usize) -> Vec<Profile> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_and_import_are_delivered_by_the_running_server() {
     let emulator = Emulator::start(demo_network()).await.unwrap();
-    let dir = TempDir::new();
-    let db = dir.sqlite_url();
+    let dir = Scratch::new("durable");
+    let db = dir.sqlite_url("app.db");
     let _server = Example::start(
         "server",
         &[("DATABASE_URL", &db), ("LIVEFYRE_API_URL", &emulator.url())],
@@ -179,7 +152,8 @@ async fn edit_and_import_are_delivered_by_the_running_server() {
     }
 
     // bob is unchanged (no ping), dora is new (one ping).
-    let file = dir.write_profiles(
+    let file = write_profiles(
+        &dir,
         "import.json",
         &[
             Profile::new("bob".parse().unwrap(), "Bob"),
@@ -294,9 +268,9 @@ async fn a_server_killed_mid_drain_loses_nothing() {
     const USERS: usize = 5_000;
     let emulator = Emulator::start(demo_network()).await.unwrap();
     let seed = users(USERS);
-    let dir = TempDir::new();
-    let db = dir.sqlite_url();
-    let seed_file = dir.write_profiles("seed.json", &seed);
+    let dir = Scratch::new("durable");
+    let db = dir.sqlite_url("app.db");
+    let seed_file = write_profiles(&dir, "seed.json", &seed);
     let env = [
         ("DATABASE_URL", db.as_str()),
         ("LIVEFYRE_API_URL", &emulator.url()),
@@ -383,9 +357,9 @@ async fn three_relays_on_postgres_drain_and_pulls_on_another_process_confirm() {
     // crosses processes, through Postgres.
     let outbox = Outbox::new(pool.clone());
     let (pull_url, _pulls) = serve_pulls(outbox.confirm_pulls(source)).await;
-    let dir = TempDir::new();
+    let dir = Scratch::new("durable");
     let seed = users(USERS);
-    let seed_file = dir.write_profiles("seed.json", &seed);
+    let seed_file = write_profiles(&dir, "seed.json", &seed);
     let env = [
         ("DATABASE_URL", url.as_str()),
         ("LIVEFYRE_API_URL", &emulator.url()),

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::common::scratch::Scratch;
 use http::{Request, StatusCode};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use sqlx::sqlite::SqlitePoolOptions;
@@ -211,10 +212,8 @@ fn pulls_refusals_and_token_keys_are_counted() {
 
 #[test]
 fn a_ping_and_an_outbox_delivery_confirmed_by_its_pull_are_counted() {
-    let dir = std::env::temp_dir().join(format!("tower-livefyre-metrics-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}?mode=rwc", dir.join("app.db").display());
+    let dir = Scratch::new("metrics");
+    let db = dir.sqlite_url("app.db");
     let snapshotter = with_recorder(|| async {
         let emulator = Emulator::start(network()).await.unwrap();
         let pool = SqlitePoolOptions::new().connect(&db).await.unwrap();
@@ -266,7 +265,6 @@ fn a_ping_and_an_outbox_delivery_confirmed_by_its_pull_are_counted() {
         server.abort();
         emulator.shutdown().await;
     });
-    let _ = std::fs::remove_dir_all(&dir);
     let seen = Seen::new(&snapshotter);
     seen.assert_bounded_labels();
     // Registration, the direct ping and the outbox's.
