@@ -292,23 +292,25 @@ pub(crate) fn outbox_confirmed(since_enqueue: std::time::Duration) {
     record_seconds(&DURATION, since_enqueue.as_secs_f64());
 }
 
-/// Sets the outbox gauges: rows by state, and the oldest row's age by state (the outbox
-/// passes its snapshot as plain numbers, so this table of names depends on nothing above it).
+/// Sets the outbox gauges from a snapshot's numbers: rows by state, and the age of the
+/// oldest pending and awaiting-pull row. Plain numbers, so this table of names depends on
+/// nothing above it; the `state` label values are the table's.
 #[cfg(feature = "outbox")]
 pub(crate) fn outbox_gauges(
-    rows: [(&'static str, u64); 4],
-    oldest: [(&'static str, Option<std::time::Duration>); 2],
+    [pending, in_flight, awaiting_pull, parked]: [u64; 4],
+    [oldest_pending, oldest_awaiting_pull]: [Option<std::time::Duration>; 2],
 ) {
     use ::metrics::gauge;
-    for (state, count) in rows {
-        // Precision loss past 2^53 rows is of no concern.
-        #[allow(clippy::cast_precision_loss)]
-        gauge!(OUTBOX_ROWS, "state" => state).set(count as f64);
-    }
-    for (state, age) in oldest {
-        gauge!(OUTBOX_OLDEST_AGE_SECONDS, "state" => state)
-            .set(age.unwrap_or_default().as_secs_f64());
-    }
+    let age = |age: Option<std::time::Duration>| age.unwrap_or_default().as_secs_f64();
+    // Precision loss past 2^53 rows is of no concern.
+    #[allow(clippy::cast_precision_loss)]
+    let rows = |n: u64| n as f64;
+    gauge!(OUTBOX_ROWS, "state" => "pending").set(rows(pending));
+    gauge!(OUTBOX_ROWS, "state" => "in_flight").set(rows(in_flight));
+    gauge!(OUTBOX_ROWS, "state" => "awaiting_pull").set(rows(awaiting_pull));
+    gauge!(OUTBOX_ROWS, "state" => "parked").set(rows(parked));
+    gauge!(OUTBOX_OLDEST_AGE_SECONDS, "state" => "pending").set(age(oldest_pending));
+    gauge!(OUTBOX_OLDEST_AGE_SECONDS, "state" => "awaiting_pull").set(age(oldest_awaiting_pull));
 }
 
 #[cfg(test)]

@@ -198,15 +198,12 @@ impl<DB: Backend> Outbox<DB> {
         let stats = self.stats().await?;
         crate::metrics::outbox_gauges(
             [
-                ("pending", stats.pending),
-                ("in_flight", stats.in_flight),
-                ("awaiting_pull", stats.awaiting_pull),
-                ("parked", stats.parked),
+                stats.pending,
+                stats.in_flight,
+                stats.awaiting_pull,
+                stats.parked,
             ],
-            [
-                ("pending", stats.oldest_pending_age),
-                ("awaiting_pull", stats.oldest_awaiting_pull_age),
-            ],
+            [stats.oldest_pending_age, stats.oldest_awaiting_pull_age],
         );
         Ok(stats)
     }
