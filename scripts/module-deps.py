@@ -84,13 +84,12 @@ def inline_modules_as_self(text: str) -> str:
 
 
 def expand_use(tree: str) -> list:
-    """`a::{b, c::{d, e}}` -> ["a::b", "a::c::d", "a::c::e"]."""
+    """`a::{b, c::{d, e as f}}` -> ["a::b", "a::c::d", "a::c::e"]."""
+    tree = re.sub(r"\s+as\s+[A-Za-z_][A-Za-z0-9_]*", "", tree)
     tree = re.sub(r"\s+", "", tree)
-    tree = re.sub(r"\bas[A-Za-z_0-9]+$", "", tree)
 
     def go(prefix, s):
         if "{" not in s:
-            s = re.sub(r"as[A-Za-z_][A-Za-z0-9_]*$", "", s) if "::" in s or True else s
             return [prefix + s]
         head, rest = s.split("{", 1)
         assert rest.endswith("}"), s
@@ -144,7 +143,7 @@ def main() -> int:
     through_root = []
     edges = {m: set() for m in modules}
 
-    def resolve(base: tuple, segs: list, origin: tuple) -> tuple:
+    def resolve(base: tuple, segs: list) -> tuple:
         """The file a path names (the longest module prefix), following re-exports."""
         mod = base
         i = 0
@@ -155,7 +154,7 @@ def main() -> int:
             name = segs[i]
             seen = 0
             while name in reexports.get(mod, {}) and seen < 8:
-                mod, name = reexports[mod][name][0], name
+                mod = reexports[mod][name][0]
                 while mod not in modules:
                     mod = mod[:-1]
                 seen += 1
@@ -180,10 +179,10 @@ def main() -> int:
                     base, segs = base[:-1], segs[1:]
             else:
                 base = m
-            # Inside braces of a `use`, the PATH regex only sees the prefix: expand those.
-            target = resolve(base, segs, m)
+            target = resolve(base, segs)
             if target != m and target != ():
                 edges[m].add(target)
+        # Inside the braces of a `use`, the paths above saw only the prefix: expand them.
         for use in USE.finditer(code):
             for path in expand_use(use.group(1)):
                 segs = path.split("::")
@@ -202,7 +201,7 @@ def main() -> int:
                     base = m
                 else:
                     continue
-                target = resolve(base, segs, m)
+                target = resolve(base, segs)
                 if target != m and target != ():
                     edges[m].add(target)
     # A parent module's `mod child;` is structure; a child naming its ancestor's own items
