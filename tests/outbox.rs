@@ -477,6 +477,63 @@ mod outbox {
         relay.stop().await;
     }
 
+    /// A second process starting while the first one writes (an app's enqueues, its relay)
+    /// migrates without "database is locked": on SQLite the migration's transaction reads
+    /// the schema before it writes, so it must take the write lock at its start and wait,
+    /// not fail at its first write because another connection wrote in between.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migrate_waits_for_a_concurrent_writer_on_sqlite() {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+        let file = SqliteFile::new();
+        let options = || {
+            file.url()
+                .parse::<SqliteConnectOptions>()
+                .unwrap()
+                .journal_mode(SqliteJournalMode::Wal)
+        };
+        let writer = Outbox::new(
+            SqlitePoolOptions::new()
+                .connect_with(options())
+                .await
+                .unwrap(),
+        );
+        writer.migrate().await.unwrap();
+        let starting = Outbox::new(
+            SqlitePoolOptions::new()
+                .connect_with(options())
+                .await
+                .unwrap(),
+        );
+
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writes = tokio::spawn({
+            let (writer, stop) = (writer.clone(), Arc::clone(&stop));
+            async move {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    enqueue(&writer, &format!("user{}", n % 50)).await;
+                    n += 1;
+                }
+                n
+            }
+        });
+        let mut failures = Vec::new();
+        for _ in 0..200 {
+            if let Err(error) = starting.migrate().await {
+                failures.push(error.to_string());
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = writes.await.unwrap();
+        assert!(written > 0, "the writer never wrote");
+        assert!(
+            failures.is_empty(),
+            "{} of 200 migrations failed: {:?}",
+            failures.len(),
+            failures.first()
+        );
+    }
+
     /// A row written by hand with an id Livefyre would refuse is parked, never sent.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hand_written_invalid_id_is_parked_unsent() {

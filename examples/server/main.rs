@@ -139,7 +139,7 @@ async fn open_database() -> Result<(AnyPool, Outbox<sqlx::Any>), Box<dyn Error>>
             .execute(&pool)
             .await?;
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(&pool).await?;
     if tx.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT pg_advisory_xact_lock(7102411186220872)")
             .execute(&mut *tx)

@@ -19,6 +19,11 @@ pub(crate) struct Statements {
     /// The tables, indexes and generation counter ([`super::SQLITE_SCHEMA`] or
     /// [`super::POSTGRES_SCHEMA`]).
     pub(crate) schema: &'static str,
+    /// How the migration's transaction begins, when not with the driver's `BEGIN`: it reads
+    /// (the schema, the columns) before it writes, and SQLite fails a deferred transaction
+    /// at its first write, without waiting, when another connection wrote after its first
+    /// read. `BEGIN IMMEDIATE` takes the write lock at the start and waits for it.
+    pub(crate) migrate_begin: Option<&'static str>,
     /// Run in one transaction before the schema, so that concurrent migrations wait.
     pub(crate) migrate_lock: Option<&'static str>,
     /// The columns the table has, to add those an older version did not create.
@@ -166,10 +171,11 @@ macro_rules! statements {
     ($d:tt, $dialect:expr, schema: $schema:expr, columns: $columns:expr,
      next_generation: $next:expr, enqueue: $enqueue:expr, claim: $claim:expr,
      claim_plan: $claim_plan:expr, delete: $delete:expr, await_pull: $await_pull:expr,
-     migrate_lock: $lock:expr, notify: $notify:expr $(,)?) => {
+     migrate_begin: $begin:expr, migrate_lock: $lock:expr, notify: $notify:expr $(,)?) => {
         Statements {
             dialect: $dialect,
             schema: $schema,
+            migrate_begin: $begin,
             migrate_lock: $lock,
             columns: $columns,
             next_generation: $next,
@@ -350,6 +356,7 @@ pub(crate) static SQLITE: Statements = statements! {
          (SELECT json_extract(value, '$.user_id'), json_extract(value, '$.generation'), \
           json_extract(value, '$.token') FROM json_each($2)) RETURNING user_id"
     ),
+    migrate_begin: Some("BEGIN IMMEDIATE"),
     migrate_lock: None,
     notify: None,
 };
@@ -394,6 +401,7 @@ pub(crate) static POSTGRES: Statements = statements! {
          AND o.user_id = d.user_id AND o.generation = d.generation AND o.lease_token = d.token \
          RETURNING o.user_id"
     ),
+    migrate_begin: None,
     migrate_lock: Some("SELECT pg_advisory_xact_lock(7102411186220871)"),
     notify: Some("SELECT pg_notify('livefyre_outbox', '')"),
 };

@@ -228,7 +228,10 @@ macro_rules! store {
             async fn listen($lp: &Pool<Self>) -> Result<Option<PgListener>, sqlx::Error> $listen
 
             async fn migrate(pool: &Pool<Self>, sql: &'static Statements) -> Result<(), sqlx::Error> {
-                let mut tx = pool.begin().await?;
+                let mut tx = match sql.migrate_begin {
+                    Some(begin) => pool.begin_with(begin).await?,
+                    None => pool.begin().await?,
+                };
                 if let Some(lock) = sql.migrate_lock {
                     sqlx::query(lock).execute(&mut *tx).await?;
                 }
