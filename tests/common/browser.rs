@@ -21,8 +21,8 @@
 //! calling out (no background networking, component updates, sync or QUIC), and is stopped
 //! by [`Browser::stop`], or on drop if a test panics first.
 
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -80,9 +80,21 @@ fn unavailable(test: &str, what: &str, package: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED: {line}");
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// The port of chromedriver's "ChromeDriver was started successfully on port N." line;
+/// `None` if its stdout ends first. The rest of its stdout is read to the end on a thread
+/// of its own, so the driver never blocks on a full pipe.
+async fn driver_port(stdout: std::process::ChildStdout) -> Option<u16> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            line.strip_prefix("ChromeDriver was started successfully on port ")
+                .and_then(|rest| rest.trim_end_matches('.').parse::<u16>().ok())
+        });
+        let _ = sender.send(port);
+        lines.for_each(drop);
+    });
+    receiver.await.ok().flatten()
 }
 
 impl Browser {
@@ -100,28 +112,27 @@ impl Browser {
 
         let profile = Scratch::new("chromium");
 
-        let port = free_port();
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
+        // The driver picks its own free port and says which: a port chosen here and released
+        // before the driver binds it can be taken meanwhile by another test's listener (the
+        // session request then meets that server, not the driver).
+        let mut driver = Command::new(&chromedriver)
+            .arg("--port=0")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("{}: {error}", chromedriver.display()));
+        let stdout = driver.stdout.take().expect("piped");
         let mut browser = Browser {
             client: None,
             driver,
             profile,
         };
+        let port = tokio::time::timeout(PATIENCE, driver_port(stdout))
+            .await
+            .unwrap_or_else(|_| panic!("chromedriver did not say its port within {PATIENCE:?}"))
+            .unwrap_or_else(|| panic!("chromedriver exited before it listened"));
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + PATIENCE;
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {addr} within {PATIENCE:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
 
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|&f| f.to_owned()).collect();
         args.push(format!(
